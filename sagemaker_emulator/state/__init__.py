@@ -1,0 +1,1 @@
+"""Durable state: SQLite metadata and files on disk, written atomically."""
