@@ -1,0 +1,1 @@
+"""Where training jobs and endpoint instances run: backends that follow the SageMaker container contract."""

@@ -1,0 +1,57 @@
+"""Shared by the benchmarks: a real emulator on a loopback port, MNIST, and small statistics."""
+
+from __future__ import annotations
+
+import io
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+
+from tests.support.server import EmulatorProcess, start_emulator  # noqa: E402
+
+KMEANS_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"
+ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
+
+
+def emulator(*args: str) -> EmulatorProcess:
+    return start_emulator(Path(tempfile.mkdtemp(prefix="bench-")) / "data", *args)
+
+
+def point_boto3_at(server: EmulatorProcess) -> None:
+    os.environ.update(
+        AWS_ENDPOINT_URL=server.url, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+
+
+def recordio_protobuf(features: np.ndarray) -> bytes:
+    from sagemaker.amazon.common import write_numpy_to_dense_tensor
+
+    buffer = io.BytesIO()
+    write_numpy_to_dense_tensor(buffer, features)
+    return buffer.getvalue()
+
+
+def mean_squared_distance(points: np.ndarray, centers: np.ndarray) -> float:
+    """Mean over points of the squared distance to the closest centre (float64, exact)."""
+    points64, centers64 = points.astype(np.float64), centers.astype(np.float64)
+    distances = (
+        (points64**2).sum(1)[:, None] - 2 * points64 @ centers64.T + (centers64**2).sum(1)[None, :]
+    )
+    return float(np.maximum(distances.min(1), 0).mean())
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))

@@ -1,0 +1,3 @@
+from sagemaker_emulator.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,73 @@
+"""The backend seam: how a training host or a serving instance is started, watched and stopped.
+
+The emulator lays out a workspace per host exactly like ``/opt/ml`` (see
+``sagemaker_algorithms.common.contract``) and asks a backend to run ``train`` or ``serve`` there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Protocol
+
+OutputCallback = Callable[[str, str], None]  # (host or instance name, one line of output)
+
+
+class BackendError(Exception):
+    """The backend cannot run what was asked (for example an image it cannot start)."""
+
+
+@dataclass
+class TrainingLaunch:
+    job_name: str
+    image: str
+    algorithm: str | None  # built-in algorithm id, or None for a user's own image
+    workspaces: dict[str, Path]  # host name (algo-1, ...) -> its /opt/ml workspace
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ServingLaunch:
+    name: str  # unique per instance, used in logs and process titles
+    image: str
+    algorithm: str | None
+    workspace: Path  # the instance's /opt/ml, with the model extracted into model/
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+class TrainingExecution(Protocol):
+    def wait(self, timeout: float | None = None) -> int | None:
+        """The job's exit status (non-zero if any host failed), or None while still running."""
+
+    def stop(self, grace_seconds: float) -> None:
+        """SIGTERM every host, then SIGKILL after the grace period."""
+
+    def process_ids(self) -> list[int]: ...
+
+
+class ServingInstance(Protocol):
+    url: str  # base URL answering /ping and /invocations
+
+    def alive(self) -> bool: ...
+
+    def stop(self, grace_seconds: float = 5.0) -> None: ...
+
+    def process_ids(self) -> list[int]: ...
+
+
+class Backend(Protocol):
+    name: str
+
+    def start_training(self, launch: TrainingLaunch, on_output: OutputCallback) -> TrainingExecution: ...
+
+    def start_serving(self, launch: ServingLaunch, on_output: OutputCallback) -> ServingInstance: ...
+
+    def shutdown(self) -> None: ...
+
+
+def create_backend(name: str) -> Backend:
+    if name == "process":
+        from sagemaker_emulator.execution.process_backend import ProcessBackend
+
+        return ProcessBackend()
+    raise ValueError(f"unknown backend {name!r} (available: process)")

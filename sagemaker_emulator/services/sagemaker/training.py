@@ -1,0 +1,382 @@
+"""Running training jobs: the lifecycle behind CreateTrainingJob, from staging the channels to
+uploading the model, with SageMaker's status transitions, logs and metrics.
+
+Each job runs in its own thread: Starting → Downloading → Training → Uploading → Completed, or
+Failed (FailureReason from the algorithm's failure file), or Stopped (StopTrainingJob, or
+MaxRuntimeExceeded). Container output becomes CloudWatch events in ``/aws/sagemaker/TrainingJobs``,
+one stream per host named ``<job>/algo-<i>-<epoch>``; metric lines become FinalMetricDataList.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import tarfile
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sagemaker_algorithms.common import contract
+from sagemaker_emulator.execution.backends import BackendError, TrainingLaunch
+from sagemaker_emulator.execution.process_backend import kill_stray_process
+from sagemaker_emulator.services.logs import now_ms
+from sagemaker_emulator.services.sagemaker import channels
+from sagemaker_emulator.services.sagemaker.builtin_algorithms import algorithm_for_image
+from sagemaker_emulator.services.sagemaker.store import utcnow
+
+log = logging.getLogger(__name__)
+
+KIND = "TrainingJob"
+LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+TERMINAL_STATUSES = ("Completed", "Failed", "Stopped")
+STOP_GRACE_SECONDS = 10.0  # SageMaker gives 120 s between SIGTERM and SIGKILL; a local run needs less
+POLL_SECONDS = 0.2
+
+
+@dataclass
+class RunningJob:
+    name: str
+    stop_requested: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+
+class JobFailed(Exception):
+    """Ends a job as Failed with this FailureReason."""
+
+
+class TrainingService:
+    def __init__(self, emulator: Any) -> None:
+        self.emulator = emulator
+        self.store = emulator.resources
+        self.objects = emulator.objects
+        self.logs = emulator.logs
+        self.backend = emulator.backend
+        self.jobs_dir = Path(emulator.settings.data_dir) / "training-jobs"
+        self._running: dict[str, RunningJob] = {}
+        self._lock = threading.Lock()
+        self._shutting_down = False
+
+    # -- called by the operations ------------------------------------------------------------
+    def submit(self, name: str) -> None:
+        job = RunningJob(name)
+        job.thread = threading.Thread(target=self._run, args=(job,), name=f"training-{name}", daemon=True)
+        with self._lock:
+            self._running[name.lower()] = job
+        job.thread.start()
+
+    def request_stop(self, name: str) -> None:
+        with self._lock:
+            job = self._running.get(name.lower())
+        if job:
+            job.stop_requested.set()
+
+    # -- lifecycle of the emulator -----------------------------------------------------------
+    def recover(self) -> None:
+        """A job that was running when the emulator went away is never left InProgress."""
+        for document in self.store.scan(KIND, statuses=("InProgress", "Stopping")):
+            for pid in document.get("_ProcessIds", []):
+                kill_stray_process(pid, document.get("_Workspace", "\0"))
+            stopping = document["TrainingJobStatus"] == "Stopping"
+            self._finish(
+                document["TrainingJobName"],
+                "Stopped" if stopping else "Failed",
+                "Stopped" if stopping else "Failed",
+                "Training job stopped" if stopping else "Training job failed",
+                failure=None if stopping else "InternalServerError: The emulator stopped while the training job "
+                "was running, so the job could not finish. Start it again.",
+            )
+
+    def shutdown(self) -> None:
+        self._shutting_down = True
+        with self._lock:
+            jobs = list(self._running.values())
+        for job in jobs:
+            job.stop_requested.set()
+        for job in jobs:
+            if job.thread:
+                job.thread.join(STOP_GRACE_SECONDS + 5)
+
+    # -- the job thread ----------------------------------------------------------------------
+    def _run(self, job: RunningJob) -> None:
+        try:
+            self._execute(job)
+        except Exception as error:  # a bug here must still end the job
+            log.exception("training job %s: internal error", job.name)
+            self._finish(job.name, "Failed", "Failed", "Training job failed",
+                         failure=f"InternalServerError: {type(error).__name__}: {error}")
+        finally:
+            with self._lock:
+                self._running.pop(job.name.lower(), None)
+
+    def _execute(self, job: RunningJob) -> None:
+        name = job.name
+        document = self.store.get(KIND, name)
+        if document is None:
+            return
+        self.transition(name, "Starting", "Preparing the instances for training")
+        image = document["AlgorithmSpecification"].get("TrainingImage", "")
+        algorithm = algorithm_for_image(image)
+        instance_count = document["ResourceConfig"]["InstanceCount"]
+        hosts = contract.host_names(instance_count)
+        root = self.jobs_dir / name
+        shutil.rmtree(root, ignore_errors=True)
+        workspaces = {host: root / host for host in hosts}
+        for host, workspace in workspaces.items():
+            contract.write_training_config(
+                contract.ContainerPaths(workspace),
+                document.get("HyperParameters", {}),
+                _input_data_config(document.get("InputDataConfig", [])),
+                contract.resource_config(host, hosts),
+            )
+        self.store.update(KIND, name, lambda d: d.update(_Workspace=str(root)))
+
+        try:
+            started = utcnow()
+            self.transition(name, "Downloading", "Downloading input data", TrainingStartTime=started)
+            self._stage_inputs(document, workspaces, job)
+            if job.stop_requested.is_set():
+                return self._stopped(name, document, workspaces, "Stopped", "Training job stopped")
+
+            self.transition(name, "Training", "Downloading the training image")
+            streams = self._open_log_streams(name, hosts)
+            metrics = MetricCollector(_metric_definitions(document, algorithm))
+
+            def on_output(host: str, line: str) -> None:
+                self.logs.append(LOG_GROUP, streams[host], [(now_ms(), line)])
+                metrics.observe(line)
+
+            try:
+                execution = self.backend.start_training(
+                    TrainingLaunch(name, image, algorithm.name if algorithm else None, workspaces,
+                                   dict(document.get("Environment") or {})),
+                    on_output,
+                )
+            except BackendError as error:
+                raise JobFailed(f"ClientError: {error}") from error
+            self.store.update(KIND, name, lambda d: d.update(_ProcessIds=execution.process_ids()))
+            self.transition(name, "Training", "Training image download completed. Training in progress.")
+
+            max_runtime = document.get("StoppingCondition", {}).get("MaxRuntimeInSeconds", 86400)
+            deadline = time.monotonic() + max_runtime
+            outcome = None
+            exit_code = None
+            while exit_code is None:
+                exit_code = execution.wait(POLL_SECONDS)
+                if exit_code is not None:
+                    break
+                self._flush_metrics(name, metrics)
+                if job.stop_requested.is_set():
+                    outcome = "stopped"
+                elif time.monotonic() >= deadline:
+                    outcome = "max-runtime"
+                if outcome:
+                    execution.stop(STOP_GRACE_SECONDS)
+                    exit_code = execution.wait(None)
+            self._flush_metrics(name, metrics)
+
+            if outcome == "stopped" or (outcome is None and job.stop_requested.is_set() and exit_code != 0):
+                if self._shutting_down:
+                    raise JobFailed("InternalServerError: The emulator shut down while the training job was running.")
+                return self._stopped(name, document, workspaces, "Stopped", "Training job stopped")
+            if outcome == "max-runtime":
+                return self._stopped(
+                    name, document, workspaces, "MaxRuntimeExceeded",
+                    f"Job stopped because it ran longer than MaxRuntimeInSeconds ({max_runtime} s)",
+                )
+            first_host = contract.ContainerPaths(workspaces[hosts[0]])
+            if exit_code != 0:
+                reason = contract.read_failure(first_host) or f"AlgorithmError: , exit code: {exit_code}"
+                raise JobFailed(reason)
+
+            self.transition(name, "Uploading", "Uploading generated training model")
+            artifacts = self._upload_outputs(document, first_host)
+            self._finish(name, "Completed", "Completed", "Training job completed", artifacts=artifacts)
+        except JobFailed as failure:
+            self._finish(name, "Failed", "Failed", "Training job failed", failure=str(failure))
+        except channels.ChannelError as failure:
+            self._finish(name, "Failed", "Failed", "Training job failed", failure=str(failure))
+
+    def _stage_inputs(self, document: dict[str, Any], workspaces: dict[str, Path], job: RunningJob) -> None:
+        hosts = sorted(workspaces)
+        every_host_runs = getattr(self.backend, "runs_every_host", False)
+        for channel in document.get("InputDataConfig", []):
+            if job.stop_requested.is_set():
+                return
+            entries = channels.list_channel_objects(
+                self.objects, channel, document["RoleArn"], self.emulator.region
+            )
+            distribution = channel["DataSource"]["S3DataSource"].get("S3DataDistributionType", "FullyReplicated")
+            compression = channel.get("CompressionType")
+            for index, host in enumerate(hosts):
+                if not every_host_runs and index > 0:
+                    break  # the single worker (algo-1) receives every shard
+                selected = channels.shard(entries, distribution, index, len(hosts)) if every_host_runs else entries
+                destination = contract.ContainerPaths(workspaces[host]).channel_dir(channel["ChannelName"])
+                channels.stage(self.objects, selected, destination, compression)
+
+    def _open_log_streams(self, name: str, hosts: list[str]) -> dict[str, str]:
+        epoch = int(time.time())
+        streams = {host: f"{name}/{host}-{epoch}" for host in hosts}
+        for stream in streams.values():
+            self.logs.ensure_stream(LOG_GROUP, stream)
+        return streams
+
+    def _flush_metrics(self, name: str, metrics: "MetricCollector") -> None:
+        if metrics.dirty:
+            final = metrics.final_metrics()
+            self.store.update(KIND, name, lambda d: d.update(FinalMetricDataList=final))
+
+    def _upload_outputs(self, document: dict[str, Any], paths: contract.ContainerPaths) -> dict[str, Any]:
+        output_path = document["OutputDataConfig"]["S3OutputPath"]
+        bucket, prefix = channels.parse_s3_uri(output_path)
+        base = f"{prefix.rstrip('/')}/{document['TrainingJobName']}/output".lstrip("/")
+        model_key = f"{base}/model.tar.gz"
+        try:
+            self._upload_tarball(bucket, model_key, paths.model_dir)
+            if paths.output_data_dir.is_dir() and any(paths.output_data_dir.iterdir()):
+                self._upload_tarball(bucket, f"{base}/output.tar.gz", paths.output_data_dir)
+        except Exception as error:
+            message = getattr(error, "message", str(error))
+            raise JobFailed(f"ClientError: Could not upload the model to {output_path}: {message}") from error
+        return {"S3ModelArtifacts": f"s3://{bucket}/{model_key}"}
+
+    def _upload_tarball(self, bucket: str, key: str, directory: Path) -> None:
+        with tempfile.NamedTemporaryFile(dir=self.jobs_dir, suffix=".tar.gz", delete=False) as handle:
+            temporary = Path(handle.name)
+        try:
+            with tarfile.open(temporary, "w:gz", compresslevel=6) as archive:
+                if directory.is_dir():
+                    for child in sorted(directory.iterdir()):
+                        archive.add(child, arcname=child.name)
+            self.objects.put_object_from_file(bucket, key, temporary, content_type="application/x-tar", move=True)
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    def _stopped(self, name: str, document: dict[str, Any], workspaces: dict[str, Path], secondary: str, message: str) -> None:
+        """Stopped jobs keep whatever model the algorithm saved, as SageMaker does."""
+        artifacts = None
+        first = contract.ContainerPaths(workspaces[sorted(workspaces)[0]])
+        if first.model_dir.is_dir() and any(first.model_dir.iterdir()):
+            try:
+                artifacts = self._upload_outputs(document, first)
+            except JobFailed:
+                artifacts = None
+        self._finish(name, "Stopped", secondary, message, artifacts=artifacts)
+
+    # -- recording state ---------------------------------------------------------------------
+    def transition(self, name: str, status: str, message: str, job_status: str | None = None, **fields: Any) -> None:
+        def change(document: dict[str, Any]) -> None:
+            record_transition(document, status, message)
+            if job_status:
+                document["TrainingJobStatus"] = job_status
+            document.update(fields)
+
+        self.store.update(KIND, name, change, status_key="TrainingJobStatus")
+
+    def _finish(
+        self,
+        name: str,
+        job_status: str,
+        secondary: str,
+        message: str,
+        failure: str | None = None,
+        artifacts: dict[str, Any] | None = None,
+    ) -> None:
+        def change(document: dict[str, Any]) -> None:
+            now = utcnow()
+            record_transition(document, secondary, message, terminal=True)
+            document["TrainingJobStatus"] = job_status
+            document["TrainingEndTime"] = now
+            start = document.get("TrainingStartTime")
+            if isinstance(start, datetime):
+                seconds = max(1, int(round((now - start).total_seconds())))
+                document["TrainingTimeInSeconds"] = seconds
+                document["BillableTimeInSeconds"] = seconds
+            if failure:
+                document["FailureReason"] = failure[: contract.FAILURE_REASON_LIMIT]
+            if artifacts:
+                document["ModelArtifacts"] = artifacts
+            document.pop("_ProcessIds", None)
+
+        self.store.update(KIND, name, change, status_key="TrainingJobStatus")
+        log.info("training job %s: %s%s", name, job_status, f" ({failure})" if failure else "")
+
+
+def record_transition(document: dict[str, Any], status: str, message: str, terminal: bool = False) -> None:
+    now = utcnow()
+    transitions = document.setdefault("SecondaryStatusTransitions", [])
+    if transitions and transitions[-1]["Status"] == status:
+        transitions[-1]["StatusMessage"] = message
+    else:
+        if transitions and "EndTime" not in transitions[-1]:
+            transitions[-1]["EndTime"] = now
+        entry: dict[str, Any] = {"Status": status, "StartTime": now, "StatusMessage": message}
+        if terminal:
+            entry["EndTime"] = now
+        transitions.append(entry)
+    document["SecondaryStatus"] = status
+    document["LastModifiedTime"] = now
+
+
+def _input_data_config(channel_list: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    config: dict[str, dict[str, Any]] = {}
+    for channel in channel_list:
+        source = channel.get("DataSource", {}).get("S3DataSource", {})
+        entry: dict[str, Any] = {
+            "TrainingInputMode": channel.get("InputMode", "File"),
+            "S3DistributionType": source.get("S3DataDistributionType", "FullyReplicated"),
+            "RecordWrapperType": channel.get("RecordWrapperType", "None"),
+        }
+        if channel.get("ContentType"):
+            entry["ContentType"] = channel["ContentType"]
+        config[channel["ChannelName"]] = entry
+    return config
+
+
+def _metric_definitions(document: dict[str, Any], algorithm: Any) -> list[dict[str, str]]:
+    if algorithm is not None:
+        return algorithm.metric_definition_list()
+    return list(document.get("AlgorithmSpecification", {}).get("MetricDefinitions") or [])
+
+
+class MetricCollector:
+    """Applies metric-definition regexes to output lines and keeps the last value of each metric."""
+
+    def __init__(self, definitions: list[dict[str, str]]) -> None:
+        self.patterns = []
+        for definition in definitions:
+            try:
+                self.patterns.append((definition["Name"], re.compile(definition["Regex"])))
+            except re.error:
+                log.warning("ignoring metric %s: invalid regex %r", definition.get("Name"), definition.get("Regex"))
+        self.values: dict[str, tuple[float, datetime]] = {}
+        self.dirty = False
+        self._lock = threading.Lock()
+
+    def observe(self, line: str) -> None:
+        if not self.patterns or "=" not in line and ":" not in line:
+            return
+        for name, pattern in self.patterns:
+            match = pattern.search(line)
+            if not match:
+                continue
+            try:
+                value = float(match.group(1))
+            except (IndexError, ValueError):
+                continue
+            with self._lock:
+                self.values[name] = (value, utcnow())
+                self.dirty = True
+
+    def final_metrics(self) -> list[dict[str, Any]]:
+        with self._lock:
+            self.dirty = False
+            return [
+                {"MetricName": name, "Value": value, "Timestamp": timestamp}
+                for name, (value, timestamp) in self.values.items()
+            ]
