@@ -1,7 +1,7 @@
 """InvokeEndpoint latency for a one-row CSV over keep-alive HTTP, against a bare FastAPI/uvicorn route
 measured the same way (same client, same request size, same machine, same run).
 
-    .venv/bin/python benchmarks/invoke_latency.py [--requests 2000] [--rounds 3]
+    .venv/bin/python -m benchmarks.invoke_latency [--requests 2000] [--rounds 3]
 
 Targets: p50 within 4x of the bare route, p99 under 20 ms.
 """

@@ -109,9 +109,12 @@ def main() -> int:
         if with_labels:
             assert np.array_equal(ours_batch.labels, labels.astype(np.float32))
             assert np.array_equal(sdk_labels, labels.astype(np.float32))
-        ours = median_time(lambda: decode_records(data, features.shape[1], with_labels=with_labels), args.repeats)
-        parse_only = median_time(lambda: sdk_parse(data), args.sdk_repeats)
-        sdk = median_time(lambda: sdk_decode(data, with_labels), args.sdk_repeats)
+        def ours_run(data=data, with_labels=with_labels):
+            return decode_records(data, features.shape[1], with_labels=with_labels)
+
+        ours = median_time(ours_run, args.repeats)
+        parse_only = median_time(lambda data=data: sdk_parse(data), args.sdk_repeats)
+        sdk = median_time(lambda data=data, with_labels=with_labels: sdk_decode(data, with_labels), args.sdk_repeats)
         rows_out.append((name, len(data), ours, parse_only, sdk))
 
     megabytes = lambda size, seconds: size / seconds / 1e6  # noqa: E731

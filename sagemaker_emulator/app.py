@@ -48,6 +48,7 @@ class Emulator:
         self.backend = create_backend(self.settings.backend)
         self.training = TrainingService(self)
         self.hosting = HostingService(self)
+        gateway.warm_up()  # load the service models and routing tables before the first request
         self.training.recover()
         self.hosting.recover()
         self.ready = True
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await emulator.hosting.aclose()
             emulator.stop()
 
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)

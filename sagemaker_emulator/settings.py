@@ -27,6 +27,10 @@ class Settings:
     # See services/sagemaker/holding.py.
     describe_hold_seconds: float = 20.0
 
+    def __post_init__(self) -> None:
+        # Absolute, because job and endpoint processes run with their workspace as working directory.
+        self.data_dir = Path(self.data_dir).expanduser().resolve()
+
     @property
     def endpoint_url(self) -> str:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host

@@ -5,10 +5,15 @@ order SageMaker names them when missing) plus hidden ``_``-prefixed defaults. Va
 string map from ``hyperparameters.json`` and either returns typed values or raises
 :class:`~.errors.HyperparameterError` whose failure text is SageMaker's, e.g.::
 
-    ClientError: No value(s) were specified for 'k', 'feature_dim' which are required hyperparameter(s) (caused by ValidationError)
+    ClientError: No value(s) were specified for 'k', 'feature_dim' which are required hyperparameter(s)
+        (caused by ValidationError)
     ClientError: Additional hyperparameters are not allowed ('foo' was unexpected) (caused by ValidationError)
-    ClientError: The value 'x' is not valid for the 'init_method' hyperparameter which accepts one of the following: 'random', 'kmeans++' (caused by ValidationError)
-    ClientError: The value '0' is not valid for the 'k' hyperparameter which expects one of the following: a string which matches the pattern '^([1-9][0-9]*)$'; or an integer greater than 1 (caused by ValidationError)
+    ClientError: The value 'x' is not valid for the 'init_method' hyperparameter which accepts one of the
+        following: 'random', 'kmeans++' (caused by ValidationError)
+    ClientError: The value '0' is not valid for the 'k' hyperparameter which expects one of the following:
+        a string which matches the pattern '^([1-9][0-9]*)$'; or an integer greater than 1 (caused by ValidationError)
+
+(each on one line in reality).
 
 (The last wording comes from the service's schema pretty-printer, which prints a JSON-schema
 ``minimum`` as "greater than"; we keep it verbatim.) Order of checks: missing required names, then

@@ -107,7 +107,8 @@ def _fill_row(out: np.ndarray, row: int, instance: Any, feature_dim: int) -> Non
     if shape is not None:
         dims = _numbers(shape, row, "shape")
         if int(np.prod(dims)) != feature_dim:
-            raise DataError(f"Instance {row} has shape {dims.astype(int).tolist()} but the model expects {feature_dim} features")
+            raise DataError(f"Instance {row} has shape {dims.astype(int).tolist()} but the model expects "
+                            f"{feature_dim} features")
     if keys.size:
         if (keys != np.floor(keys)).any() or keys.min() < 0 or keys.max() >= feature_dim:
             raise DataError(f"Instance {row} has keys outside 0..{feature_dim - 1}")

@@ -251,8 +251,15 @@ def _load_csv(path: Path, channel: Channel, feature_dim: int | None, default_lab
     try:
         size = label_size(channel.content_type, default_label_size)
     except ValueError as error:
-        raise ClientError(f"Invalid content type '{channel.content_type}' for channel '{channel.name}': {error}")
-    features, labels = parse_csv(path.read_bytes(), label_size=size, feature_dim=feature_dim)
+        raise ClientError(f"Invalid content type '{channel.content_type}' for channel '{channel.name}': "
+                          f"{error}") from None
+    try:
+        features, labels = parse_csv(path.read_bytes(), label_size=size, feature_dim=feature_dim)
+    except DataError as error:
+        if size and feature_dim is not None and "expected size" in str(error):
+            raise DataError(f"{error}. The first {size} column(s) of a CSV channel are the label; for CSV "
+                            f"without a label use content type 'text/csv;label_size=0'") from None
+        raise
     return RecordBatch(features, labels)
 
 

@@ -11,13 +11,13 @@ from ..common import contract
 
 def train(paths: contract.ContainerPaths | None = None) -> int:
     from ..common.training import run_training
-    from .train import ALGORITHM
+    from .training import ALGORITHM
 
     return run_training(ALGORITHM, paths)
 
 
 def serve(paths: contract.ContainerPaths | None = None) -> int:
     from ..common.serving import run_serving
-    from .serve import load_model
+    from .model import load_model
 
     return run_serving(load_model, paths)

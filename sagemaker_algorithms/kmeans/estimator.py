@@ -303,7 +303,7 @@ def weighted_lloyd(points: np.ndarray, weights: np.ndarray, k: int, rng: np.rand
     previous = np.inf
     sse = np.inf
     iterations = 0
-    for iterations in range(1, max_iter + 1):
+    for iterations in range(1, max_iter + 1):  # noqa: B007 - the count is returned
         labels, distances = nearest_centers(points, centers, x_sq_norms=x_norms)
         sse = float(weights @ distances)
         if np.isfinite(previous) and previous - sse <= tol * previous:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import uuid
 from typing import Any, Iterator
 
@@ -69,6 +70,11 @@ async def handle(request: Request, emulator: Any) -> Response:
     for raw_name, raw_value in scope["headers"]:
         name = raw_name.decode("latin-1").lower()
         value = raw_value.decode("latin-1")
+        if not value.isascii():  # clients send UTF-8 (S3 metadata); HTTP says Latin-1
+            try:
+                value = raw_value.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
         headers[name] = f"{headers[name]},{value}" if name in headers else value
     raw_path = scope.get("raw_path")
     path = raw_path.decode("latin-1") if raw_path else scope.get("path", "/")
@@ -149,7 +155,10 @@ async def process(request: HttpRequest, emulator: Any = None, request_id: str | 
             headers=request.headers,
         )
         result = await _call(handler, ctx, params)
-        return route.codec.serialize(operation, result or {}, request_id, request)
+        response = route.codec.serialize(operation, result or {}, request_id, request)
+        if isinstance(response.body, FileBody):
+            _check_file_body(response.body)
+        return response
     except AwsError as error:
         return _error_response(route, error, request, request_id)
     except Exception:
@@ -163,6 +172,13 @@ async def process(request: HttpRequest, emulator: Any = None, request_id: str | 
         )
         codec = route.codec if route is not None else codec_for_protocol("json")
         return _error_response(route, codec.internal_error(request_id), request, request_id)
+
+
+def _check_file_body(body: FileBody) -> None:
+    """Fail now (an InternalError the client can read) rather than halfway through streaming."""
+    size = os.stat(body.path).st_size
+    if body.start < 0 or body.length < 0 or body.start + body.length > size:
+        raise ValueError(f"{body} lies outside the file ({size} bytes)")
 
 
 async def _call(handler, ctx, params):

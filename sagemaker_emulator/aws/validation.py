@@ -36,15 +36,32 @@ ERROR_CODES: dict[str, str | None] = {
 
 def validate(service: str, operation, params: dict[str, Any]) -> None:
     """Raise the service's validation error if ``params`` break the input shape's constraints."""
-    code = ERROR_CODES.get(service)
-    if code is None:
-        return
     shape = operation.input_shape
     if shape is None:
+        return
+    code = ERROR_CODES.get(service)
+    if code is None:
+        if service == "s3":
+            _s3_payload(shape, params)
         return
     problems = problems_of(shape, params)
     if problems:
         raise validation_error(code, problems)
+
+
+def _s3_payload(shape, params: dict[str, Any]) -> None:
+    """S3 checks only what its handlers cannot do without: a required XML payload (DeleteObjects'
+    ``Delete``, PutBucketTagging's ``Tagging``) that is missing is ``MalformedXML``, as in S3. Its
+    labels, required query keys and headers are guaranteed by routing."""
+    payload = shape.serialization.get("payload")
+    if payload and payload in shape.required_members and params.get(payload) is None:
+        if shape.members[payload].type_name == "structure":
+            raise AwsError(
+                "MalformedXML",
+                "The XML you provided was not well-formed or did not validate against our "
+                "published schema",
+                400,
+            )
 
 
 def validation_error(code: str, problems: list[str]) -> AwsError:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+import aiohttp
 
 from sagemaker_emulator.aws.dispatch import RequestContext, operation
 from sagemaker_emulator.aws.errors import AwsError
@@ -43,10 +43,13 @@ async def invoke_endpoint(ctx: RequestContext, params: dict[str, Any]) -> dict[s
     variant, instance = live.choose(params.get("TargetVariant"))
     headers = {header: params[member] for member, header in FORWARDED_HEADERS if params.get(member)}
     try:
-        response = await hosting.http_client().post(
-            instance.url + "/invocations", content=params.get("Body") or b"", headers=headers
-        )
-    except httpx.HTTPError as error:
+        async with hosting.http_client().post(
+            instance.url + "/invocations", data=params.get("Body") or b"", headers=headers
+        ) as response:
+            status = response.status
+            content = await response.read()
+            response_headers = response.headers
+    except (aiohttp.ClientError, TimeoutError) as error:
         raise AwsError(
             "ModelError",
             f"Received server error (0) from {variant.name} with message \"{error}\". "
@@ -54,26 +57,26 @@ async def invoke_endpoint(ctx: RequestContext, params: dict[str, Any]) -> dict[s
             424,
             fields={"OriginalStatusCode": 500, "OriginalMessage": str(error), "LogStreamArn": _log_arn(ctx, name)},
         ) from None
-    if response.status_code >= 400:
-        kind = "client" if response.status_code < 500 else "server"
-        original = response.text
+    if status >= 400:
+        kind = "client" if status < 500 else "server"
+        original = content.decode("utf-8", errors="replace")
         raise AwsError(
             "ModelError",
-            f"Received {kind} error ({response.status_code}) from {variant.name} with message \"{original}\". "
+            f"Received {kind} error ({status}) from {variant.name} with message \"{original}\". "
             + _log_hint(ctx, name),
             424,
             fields={
-                "OriginalStatusCode": response.status_code,
+                "OriginalStatusCode": status,
                 "OriginalMessage": original,
                 "LogStreamArn": _log_arn(ctx, name),
             },
         )
     result: dict[str, Any] = {
-        "Body": response.content,
-        "ContentType": response.headers.get("content-type", "application/octet-stream"),
+        "Body": content,
+        "ContentType": response_headers.get("content-type", "application/octet-stream"),
         "InvokedProductionVariant": variant.name,
     }
-    attributes = response.headers.get("x-amzn-sagemaker-custom-attributes")
+    attributes = response_headers.get("x-amzn-sagemaker-custom-attributes")
     if attributes:
         result["CustomAttributes"] = attributes
     return result

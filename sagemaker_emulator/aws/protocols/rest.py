@@ -11,6 +11,7 @@ import json
 from typing import Any
 from urllib.parse import unquote
 
+from sagemaker_emulator.aws.protocols import eventstream
 from sagemaker_emulator.aws.protocols.base import (
     HttpRequest,
     HttpResponse,
@@ -37,6 +38,7 @@ class Bindings:
         "payload",
         "payload_shape",
         "streaming",
+        "event_stream",
         "body",
     )
 
@@ -52,6 +54,9 @@ class Bindings:
         self.streaming = self.payload_shape is not None and self.payload_shape.type_name in (
             "blob",
             "string",
+        )
+        self.event_stream = self.payload_shape is not None and bool(
+            self.payload_shape.serialization.get("eventstream")
         )
         self.body: dict[str, Any] = {}
         for name, member in shape.members.items():
@@ -210,6 +215,9 @@ class RestProtocol(Protocol):
                 value = result.get(b.payload)
                 if b.streaming:
                     response.body = b"" if value is None else value
+                elif b.event_stream:
+                    response.headers.setdefault("Content-Type", eventstream.CONTENT_TYPE)
+                    response.body = eventstream.encode_stream(b.payload_shape, value or ())
                 elif value is not None:
                     response.body = self.write_payload(b.payload_shape, b.payload, value, response)
             elif b.body:

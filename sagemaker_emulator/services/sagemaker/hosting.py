@@ -9,6 +9,7 @@ endpoint configuration (as the SDK does first) or restarting the emulator loses 
 
 from __future__ import annotations
 
+import http.client
 import itertools
 import logging
 import random
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 
 from sagemaker_algorithms.common import contract
 from sagemaker_emulator.aws.errors import AwsError
@@ -92,19 +93,27 @@ class HostingService:
         self.root = Path(emulator.settings.data_dir) / "endpoints"
         self._live: dict[str, LiveEndpoint] = {}
         self._lock = threading.Lock()
-        self._client: httpx.AsyncClient | None = None
+        self._client: aiohttp.ClientSession | None = None
 
     # -- InvokeEndpoint's path ---------------------------------------------------------------
     def live_endpoint(self, name: str) -> LiveEndpoint | None:
         return self._live.get(name.lower())
 
-    def http_client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(60.0, connect=5.0),
-                limits=httpx.Limits(max_keepalive_connections=64, max_connections=256),
+    def http_client(self) -> aiohttp.ClientSession:
+        """The keep-alive connection pool to the instances (created on the event loop, on first use)."""
+        if self._client is None or self._client.closed:
+            self._client = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=60.0, connect=5.0),
+                connector=aiohttp.TCPConnector(limit=256, limit_per_host=64),
+                auto_decompress=False,
+                skip_auto_headers=("User-Agent", "Content-Type"),
             )
         return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.close()
 
     # -- lifecycle ---------------------------------------------------------------------------
     def deploy(self, name: str, config: dict[str, Any], updating: bool = False) -> None:
@@ -140,14 +149,6 @@ class HostingService:
         for live in endpoints:
             for instance in live.instances():
                 instance.stop(2.0)
-        if self._client is not None:
-            client, self._client = self._client, None
-            try:
-                import asyncio
-
-                asyncio.get_event_loop().create_task(client.aclose())
-            except RuntimeError:
-                pass
 
     # -- bringing a configuration up ---------------------------------------------------------
     def _deploy(self, name: str, config: dict[str, Any], updating: bool) -> None:
@@ -276,16 +277,18 @@ class HostingService:
 
     def _wait_healthy(self, instance: ServingInstance, variant_name: str) -> None:
         deadline = time.monotonic() + PING_TIMEOUT_SECONDS
-        with httpx.Client(timeout=2.0) as client:
-            while time.monotonic() < deadline:
-                if not instance.alive():
-                    break
-                try:
-                    if client.get(instance.url + "/ping").status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.05)
+        host, port = instance.url.removeprefix("http://").rsplit(":", 1)
+        while time.monotonic() < deadline and instance.alive():
+            connection = http.client.HTTPConnection(host, int(port), timeout=2.0)
+            try:
+                connection.request("GET", "/ping")
+                if connection.getresponse().status == 200:
+                    return
+            except OSError:
+                pass
+            finally:
+                connection.close()
+            time.sleep(0.05)
         raise DeploymentFailed(
             f"The primary container for production variant {variant_name} did not pass the ping health check. "
             "Please check CloudWatch logs for this endpoint."

@@ -110,6 +110,12 @@ def body_bytes(response: HttpResponse) -> bytes:
         with open(body.path, "rb") as f:
             f.seek(body.start)
             return f.read(body.length)
+    if hasattr(body, "__aiter__"):
+
+        async def collect():
+            return b"".join([chunk async for chunk in body])
+
+        return asyncio.run(collect())
     return b"".join(body)
 
 

@@ -171,3 +171,23 @@ def test_query_error_body_shape(registry):
     assert response.body.decode().startswith(
         '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
         "<Code>AccessDenied</Code><Message>no &lt;way&gt;</Message><Detail>x&amp;y</Detail></Error><RequestId>")
+
+
+def test_missing_file_body_is_an_internal_error(registry, tmp_path):
+    from sagemaker_emulator.aws.payload import FileBody
+
+    @dispatch.operation("s3", "GetObject")
+    def get_object(ctx, params):
+        return {"Body": FileBody(tmp_path / "gone", 0, 10)}
+
+    response = run(HttpRequest("GET", "/b/k", "", {"host": "localhost"}))
+    assert response.status == 500 and b"<Code>InternalError</Code>" in response.body
+
+
+def test_streamed_iterable_body(registry):
+    @dispatch.operation("sagemaker-runtime", "InvokeEndpoint")
+    async def invoke(ctx, params):
+        return {"Body": iter([b"a", b"b", b"c"]), "ContentType": "text/plain"}
+
+    client = serve_in_process(make_client("sagemaker-runtime"))
+    assert client.invoke_endpoint(EndpointName="e", Body=b"x")["Body"].read() == b"abc"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import zlib
 from datetime import datetime, timezone
 
@@ -263,7 +264,7 @@ def test_s3_keys_keep_their_characters():
 def test_aws_chunked_body_with_trailing_checksum():
     data = b"x" * 70000
     wrapper = AwsChunkedWrapper(
-        __import__("io").BytesIO(data), checksum_cls=Crc32Checksum,
+        io.BytesIO(data), checksum_cls=Crc32Checksum,
         checksum_name="x-amz-checksum-crc32", chunk_size=65536,
     )
     body = wrapper.read()

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from urllib.parse import quote
 
 import pytest
+from botocore import xform_name
 from botocore.awsrequest import HTTPHeaders
 from botocore.exceptions import ClientError
 from botocore.parsers import create_parser
@@ -201,7 +202,7 @@ CASES = [
 @pytest.mark.parametrize("case_id,service,method,params,result,expected", CASES, ids=[c[0] for c in CASES])
 def test_serialized_result_parses_back_in_botocore(registry, case_id, service, method, params, result, expected):
     operation = specs.service_model(service).operation_model(
-        next(n for n in specs.operations(service) if __import__("botocore").xform_name(n) == method)
+        next(n for n in specs.operations(service) if xform_name(n) == method)
     )
     returning(service, operation.name, result)
     parsed = without_metadata(call(service, method, params))
@@ -298,7 +299,7 @@ ERROR_CASES = [
 @pytest.mark.parametrize("case_id,service,method,params,error,code,status,extra", ERROR_CASES,
                          ids=[c[0] for c in ERROR_CASES])
 def test_errors_parse_back_in_botocore(registry, case_id, service, method, params, error, code, status, extra):
-    op_name = next(n for n in specs.operations(service) if __import__("botocore").xform_name(n) == method)
+    op_name = next(n for n in specs.operations(service) if xform_name(n) == method)
     raising(service, op_name, error)
     client = serve_in_process(make_client(service, retries={"max_attempts": 1, "mode": "standard"}))
     with pytest.raises(ClientError) as info:
@@ -342,3 +343,25 @@ def test_error_headers_and_query_error_type(registry):
         client.get_role(RoleName="x")
     assert info.value.response["Error"]["Type"] == "Sender"
     assert log[-1][1].headers["x-extra"] == "1"
+
+
+def test_event_stream_response(registry):
+    async def events():
+        yield {"PayloadPart": {"Bytes": b'{"token": "Hel'}}
+        yield {"PayloadPart": {"Bytes": b'lo"}'}}
+        raise AwsError("ModelStreamError", "the model stopped", 424, fields={"ErrorCode": "ModelStreamError"})
+
+    @dispatch.operation("sagemaker-runtime", "InvokeEndpointWithResponseStream")
+    async def invoke(ctx, params):
+        return {"Body": events(), "ContentType": "application/jsonlines", "InvokedProductionVariant": "v1"}
+
+    client = serve_in_process(make_client("sagemaker-runtime"))
+    out = client.invoke_endpoint_with_response_stream(EndpointName="ep", Body=b"{}")
+    assert out["ContentType"] == "application/jsonlines"
+    assert out["InvokedProductionVariant"] == "v1"
+    parts = []
+    with pytest.raises(Exception) as info:
+        for event in out["Body"]:
+            parts.append(event["PayloadPart"]["Bytes"])
+    assert b"".join(parts) == b'{"token": "Hello"}'
+    assert "ModelStreamError" in str(info.value) and "the model stopped" in str(info.value)

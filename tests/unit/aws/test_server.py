@@ -22,6 +22,7 @@ from tests.unit.aws.harness import fake_emulator, make_client
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 STORE: dict[str, bytes] = {}
+METADATA: dict[str, dict] = {}
 
 
 def _free_port() -> int:
@@ -52,6 +53,7 @@ def _handlers(tmp_path) -> dict:
 
     def put_object(ctx, params):
         STORE[params["Key"]] = params.get("Body", b"")
+        METADATA[params["Key"]] = params.get("Metadata", {})
         return {"ETag": '"%s"' % hashlib.md5(STORE[params["Key"]]).hexdigest()}
 
     def get_object(ctx, params):
@@ -60,17 +62,29 @@ def _handlers(tmp_path) -> dict:
         data = STORE[params["Key"]]
         return {"Body": data, "ContentLength": len(data)}
 
+    def head_object(ctx, params):
+        return {"ContentLength": 123456789, "ETag": '"e"', "Metadata": {"note": "grüße"}}
+
     async def invoke_endpoint(ctx, params):
         return {"Body": params["Body"] + b"!", "ContentType": params.get("Accept", "application/octet-stream"),
                 "InvokedProductionVariant": "AllTraffic"}
 
+    async def invoke_stream(ctx, params):
+        async def tokens():
+            for word in params["Body"].split():
+                yield {"PayloadPart": {"Bytes": word + b" "}}
+
+        return {"Body": tokens(), "ContentType": "text/plain"}
+
     return {
+        ("sagemaker-runtime", "InvokeEndpointWithResponseStream"): invoke_stream,
         ("sts", "GetCallerIdentity"): get_caller_identity,
         ("sagemaker", "DescribeEndpoint"): describe_endpoint,
         ("sagemaker", "DescribeTrainingJob"): describe_training_job,
         ("s3", "HeadBucket"): head_bucket,
         ("s3", "PutObject"): put_object,
         ("s3", "GetObject"): get_object,
+        ("s3", "HeadObject"): head_object,
         ("sagemaker-runtime", "InvokeEndpoint"): invoke_endpoint,
     }
 
@@ -171,3 +185,27 @@ def test_invoke_endpoint_binary(server):
     assert out["Body"].read() == body + b"!"
     assert out["ContentType"] == "application/json"
     assert out["InvokedProductionVariant"] == "AllTraffic"
+
+
+def test_head_object_reports_length_without_body(server):
+    out = client(server, "s3").head_object(Bucket="b", Key="k")
+    assert out["ContentLength"] == 123456789
+    assert out["ETag"] == '"e"'
+    raw = httpx.head(server + "/b/k")
+    assert raw.headers["content-length"] == "123456789" and raw.content == b""
+
+
+def test_utf8_metadata_reaches_the_handler(server):
+    s3 = client(server, "s3")
+    s3.put_object(Bucket="b", Key="meta", Body=b"x", Metadata={"plain": "ascii"})
+    raw = httpx.put(server + "/b/utf8", content=b"y", headers={"x-amz-meta-word": "grüße".encode("utf-8")})
+    assert raw.status_code == 200
+    assert STORE["utf8"] == b"y"
+    assert METADATA["utf8"] == {"word": "grüße"}
+    assert METADATA["meta"] == {"plain": "ascii"}
+
+
+def test_invoke_endpoint_with_response_stream(server):
+    out = client(server, "sagemaker-runtime").invoke_endpoint_with_response_stream(
+        EndpointName="ep", Body=b"one two three")
+    assert [e["PayloadPart"]["Bytes"] for e in out["Body"]] == [b"one ", b"two ", b"three "]

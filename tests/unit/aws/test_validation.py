@@ -91,6 +91,7 @@ def test_error_codes_per_service():
     assert error.code == "ValidationError"
     assert "at 'endpointName'" in error.message
     assert errors_of("s3", "PutObject", {"Bucket": "x", "Key": ""}) is None  # S3 is left to its handlers
+    assert errors_of("s3", "DeleteObjects", {"Bucket": "x"}).code == "MalformedXML"
 
 
 def test_java_patterns_translate():

@@ -77,14 +77,15 @@ def train(env: TrainingEnvironment) -> None:
         local_lloyd_max_iter=hp["local_lloyd_max_iter"], local_lloyd_tol=hp["local_lloyd_tol"],
         local_lloyd_init_method=hp["local_lloyd_init_method"],
         local_lloyd_num_trials=hp["local_lloyd_num_trials"], random_state=SEED)
+    count = records.shape[0]
     started = time.perf_counter()
 
     def on_epoch_end(epoch: int) -> None:
-        logger.info("processed a total of %d examples", records.shape[0])
+        logger.info("processed a total of %d examples", count)
         logger.info(progress_metric_line(host, 100.0 * (epoch + 1) / estimator.epochs))
         if epoch + 1 == estimator.epochs:
             elapsed = max(time.perf_counter() - started, 1e-9)
-            logger.info(throughput_metric_line(host, records.shape[0] * estimator.epochs / elapsed))
+            logger.info(throughput_metric_line(host, count * estimator.epochs / elapsed))
 
     estimator.fit(records, on_epoch_end=on_epoch_end)
     del records
