@@ -38,8 +38,7 @@ import numpy as np
 
 from . import protobuf_wire as wire
 from .errors import DataError
-from .recordio import RecordSpans, frame_many, padded_length, split_records
-from .recordio import MAGIC, LENGTH_MASK  # noqa: F401  (re-exported for callers of this module)
+from .recordio import MAGIC, RecordSpans, frame_many, padded_length, split_records
 
 VALUES_KEY = "values"
 
@@ -72,7 +71,12 @@ class Tensor:
     def dense(self, dim: int | None = None) -> np.ndarray:
         if self.keys is None:
             return np.asarray(self.values)
-        size = dim if dim is not None else int(np.prod(self.shape)) if self.shape else int(self.keys.max()) + 1
+        if dim is not None:
+            size = dim
+        elif self.shape:
+            size = int(np.prod(self.shape))
+        else:
+            size = int(np.max(self.keys)) + 1 if len(self.keys) else 0
         out = np.zeros(size, dtype=np.asarray(self.values).dtype)
         out[np.asarray(self.keys, dtype=np.int64)] = self.values
         return out
