@@ -12,6 +12,9 @@ from types import ModuleType
 
 ALGORITHMS: dict[str, str] = {
     "kmeans": "sagemaker_algorithms.kmeans",
+    "knn": "sagemaker_algorithms.knn",
+    "linear-learner": "sagemaker_algorithms.linear_learner",
+    "image-classification": "sagemaker_algorithms.image_classification",
 }
 
 
