@@ -34,6 +34,7 @@ class Emulator:
     def start(self) -> None:
         from sagemaker_emulator.execution.backends import create_backend
         from sagemaker_emulator.services.logs import LogStore
+        from sagemaker_emulator.services.s3.sample_data import seed_sample_data
         from sagemaker_emulator.services.s3.store import ObjectStore
         from sagemaker_emulator.services.sagemaker.hosting import HostingService
         from sagemaker_emulator.services.sagemaker.store import ResourceStore
@@ -43,6 +44,7 @@ class Emulator:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(data_dir / "metadata.sqlite3")
         self.objects = ObjectStore(self.db, data_dir / "s3", self.account_id, self.region)
+        seed_sample_data(self.objects, data_dir / "cache")
         self.logs = LogStore(self.db)
         self.resources = ResourceStore(self.db)
         self.backend = create_backend(self.settings.backend)

@@ -31,11 +31,21 @@ def main(argv: list[str] | None = None) -> int:
     env = commands.add_parser("env", help="print `export` lines that point boto3 and the AWS CLI at the emulator")
     env.add_argument("--endpoint-url", default=defaults.endpoint_url, help="the emulator's URL (default: %(default)s)")
     env.add_argument("--region", default=defaults.region, help="region for clients (default: %(default)s)")
+    env.add_argument(
+        "--no-sdk-shim",
+        dest="sdk_shim",
+        action="store_false",
+        help="leave PYTHONPATH alone (the SageMaker SDK's get_execution_role() and default_bucket() then "
+        "try to reach AWS's STS)",
+    )
 
     args = parser.parse_args(argv)
     if args.command == "env":
-        return print_environment(args.endpoint_url, args.region)
+        return print_environment(args.endpoint_url, args.region, args.sdk_shim)
     return serve_forever(args)
+
+
+SDK_SHIM_DIR = Path(__file__).parent / "sdk_shim"
 
 
 def client_environment(endpoint_url: str, region: str) -> dict[str, str]:
@@ -45,12 +55,17 @@ def client_environment(endpoint_url: str, region: str) -> dict[str, str]:
         "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
+        # The SageMaker SDK's defaults: telemetry off (see sdk_shim/sagemaker-config.yaml).
+        "SAGEMAKER_USER_CONFIG_OVERRIDE": str(SDK_SHIM_DIR / "sagemaker-config.yaml"),
     }
 
 
-def print_environment(endpoint_url: str, region: str) -> int:
+def print_environment(endpoint_url: str, region: str, sdk_shim: bool = True) -> int:
     for name, value in client_environment(endpoint_url.rstrip("/"), region).items():
         print(f"export {name}={shlex.quote(value)}")
+    if sdk_shim:
+        # Sends the SDK's hard-coded STS calls to the emulator too (see sdk_shim/sitecustomize.py).
+        print(f'export PYTHONPATH={shlex.quote(str(SDK_SHIM_DIR))}${{PYTHONPATH:+:"$PYTHONPATH"}}')
     return 0
 
 

@@ -28,6 +28,7 @@ HANDLER_MODULES = (
     "sagemaker_emulator.services.sagemaker.endpoint_configs",
     "sagemaker_emulator.services.sagemaker.endpoints",
     "sagemaker_emulator.services.sagemaker.tags",
+    "sagemaker_emulator.services.sagemaker.search",
     "sagemaker_emulator.services.runtime",
     "sagemaker_emulator.services.logs",
     "sagemaker_emulator.services.sts",

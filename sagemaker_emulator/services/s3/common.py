@@ -31,17 +31,25 @@ def store_of(ctx: RequestContext) -> ObjectStore:
     return ctx.emulator.objects
 
 
-def check_owner(store: ObjectStore, expected: str | None) -> None:
-    """``x-amz-expected-bucket-owner``: a different account gets 403 AccessDenied, as on AWS."""
-    if expected is not None and str(expected) != store.account_id:
+def check_owner(bucket: BucketInfo, expected: str | None) -> None:
+    """``x-amz-expected-bucket-owner``: a bucket of another account gets 403 AccessDenied, as on AWS."""
+    if expected is not None and str(expected) != bucket.owner:
         raise errors.access_denied()
 
 
-def bucket_of(ctx: RequestContext, params: dict[str, Any], owner_member: str = "ExpectedBucketOwner") -> BucketInfo:
-    """The request's bucket (NoSuchBucket), after the expected-owner check (AccessDenied)."""
+def bucket_of(
+    ctx: RequestContext, params: dict[str, Any], owner_member: str = "ExpectedBucketOwner", *, write: bool = False
+) -> BucketInfo:
+    """The request's bucket (NoSuchBucket), after the expected-owner check (AccessDenied).
+
+    ``write``: the request changes the bucket, which only its owner may do; the public sample-data
+    buckets (owned by AWS) are read-only.
+    """
     store = store_of(ctx)
     bucket = store.get_bucket(params["Bucket"])
-    check_owner(store, params.get(owner_member))
+    check_owner(bucket, params.get(owner_member))
+    if write and bucket.owner != store.account_id:
+        raise errors.access_denied()
     return bucket
 
 

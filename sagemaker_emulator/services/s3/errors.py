@@ -55,6 +55,17 @@ class BucketAlreadyOwnedByYou(S3Error):
         )
 
 
+class BucketAlreadyExists(S3Error):
+    def __init__(self, bucket: str) -> None:
+        super().__init__(
+            "BucketAlreadyExists",
+            "The requested bucket name is not available. The bucket namespace is shared by all users of "
+            "the system. Please select a different name and try again.",
+            409,
+            fields={"BucketName": bucket},
+        )
+
+
 class PreconditionFailed(S3Error):
     def __init__(self, condition: str) -> None:
         super().__init__(

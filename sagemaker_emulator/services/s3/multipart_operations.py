@@ -37,7 +37,7 @@ _COPY_RANGE = re.compile(r"^bytes=(\d+)-(\d+)$")
 
 @operation("s3", "CreateMultipartUpload")
 def create_multipart_upload(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    bucket_of(ctx, params)
+    bucket_of(ctx, params, write=True)
     algorithm = (params.get("ChecksumAlgorithm") or "").upper() or None
     checksum_type = (params.get("ChecksumType") or "").upper() or None
     if algorithm is not None and algorithm not in ALGORITHMS:
@@ -85,7 +85,7 @@ def _part_result(upload: UploadInfo, part: PartInfo) -> dict[str, Any]:
 
 @operation("s3", "UploadPart")
 def upload_part(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    bucket_of(ctx, params)
+    bucket_of(ctx, params, write=True)
     uploads = store_of(ctx).uploads
     declared = ChecksumRequest.from_params(params)
     upload = uploads.get(params["Bucket"], params["Key"], params["UploadId"])
@@ -120,13 +120,12 @@ def _range_chunks(handle: BinaryIO, start: int, length: int, chunk_size: int = 1
 @operation("s3", "UploadPartCopy")
 def upload_part_copy(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     store = store_of(ctx)
-    bucket_of(ctx, params)
+    bucket_of(ctx, params, write=True)
     number = check_part_number(params.get("PartNumber"))
     uploads = store.uploads
     upload = uploads.get(params["Bucket"], params["Key"], params["UploadId"])
     source_bucket, source_key, _ = parse_copy_source(params["CopySource"])
-    store.get_bucket(source_bucket)
-    check_owner(store, params.get("ExpectedSourceBucketOwner"))
+    check_owner(store.get_bucket(source_bucket), params.get("ExpectedSourceBucketOwner"))
     source = store.head_object(source_bucket, source_key)
     check_copy_source_conditions(source, params)
     start, length = 0, source.size
@@ -152,7 +151,7 @@ def upload_part_copy(ctx: RequestContext, params: dict[str, Any]) -> dict[str, A
 
 @operation("s3", "CompleteMultipartUpload")
 def complete_multipart_upload(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    bucket_of(ctx, params)
+    bucket_of(ctx, params, write=True)
     parts = (params.get("MultipartUpload") or {}).get("Parts") or []
     info = store_of(ctx).uploads.complete(
         params["Bucket"],
@@ -177,7 +176,7 @@ def complete_multipart_upload(ctx: RequestContext, params: dict[str, Any]) -> di
 
 @operation("s3", "AbortMultipartUpload")
 def abort_multipart_upload(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    bucket_of(ctx, params)
+    bucket_of(ctx, params, write=True)
     store_of(ctx).uploads.abort(params["Bucket"], params["Key"], params["UploadId"])
     return {}
 

@@ -66,6 +66,8 @@ def create_bucket(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]
         store.create_bucket(name, bucket_region)
     except errors.BucketAlreadyOwnedByYou:
         existing = store.get_bucket(name)
+        if existing.owner != store.account_id:
+            raise errors.BucketAlreadyExists(name) from None
         # S3 answers 200 to an owner re-creating a us-east-1 bucket through us-east-1 (legacy
         # behaviour, relied upon by scripts that "ensure" a bucket); everywhere else it is a 409.
         if not (region == US_EAST_1 and existing.region == US_EAST_1 and constraint is None):
@@ -94,7 +96,7 @@ def list_buckets(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
                                       "max-buckets", limit)
     buckets = [
         b for b in store.list_buckets()
-        if b.name.startswith(prefix) and (not region_filter or b.region == region_filter)
+        if b.owner == store.account_id and b.name.startswith(prefix) and (not region_filter or b.region == region_filter)
         and (after is None or b.name > after)
     ]
     result: dict[str, Any] = {}
@@ -112,7 +114,7 @@ def list_buckets(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
 
 @operation("s3", "DeleteBucket")
 def delete_bucket(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    bucket_of(ctx, params)
+    bucket_of(ctx, params, write=True)
     store_of(ctx).delete_bucket(params["Bucket"])
     return {}
 
@@ -129,7 +131,7 @@ def get_bucket_location(ctx: RequestContext, params: dict[str, Any]) -> dict[str
 
 @operation("s3", "PutObject")
 def put_object(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    bucket_of(ctx, params)
+    bucket_of(ctx, params, write=True)
     info = store_of(ctx).put_object(
         params["Bucket"],
         params["Key"],
@@ -193,10 +195,9 @@ def head_object(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
 @operation("s3", "CopyObject")
 def copy_object(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     store = store_of(ctx)
-    bucket_of(ctx, params)
+    bucket_of(ctx, params, write=True)
     source_bucket, source_key, _ = parse_copy_source(params["CopySource"])
-    store.get_bucket(source_bucket)
-    check_owner(store, params.get("ExpectedSourceBucketOwner"))
+    check_owner(store.get_bucket(source_bucket), params.get("ExpectedSourceBucketOwner"))
     source = store.head_object(source_bucket, source_key)
     check_copy_source_conditions(source, params)
     directive = (params.get("MetadataDirective") or "COPY").upper()
@@ -232,14 +233,14 @@ def copy_object(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
 
 @operation("s3", "DeleteObject")
 def delete_object(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    bucket_of(ctx, params)
+    bucket_of(ctx, params, write=True)
     store_of(ctx).delete_object(params["Bucket"], params["Key"])
     return {}
 
 
 @operation("s3", "DeleteObjects")
 def delete_objects(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    bucket_of(ctx, params)
+    bucket_of(ctx, params, write=True)
     request = params.get("Delete") or {}
     objects = request.get("Objects") or []
     if not objects or len(objects) > MAX_DELETE_OBJECTS:

@@ -150,20 +150,22 @@ class ObjectStore:
 
     # -- buckets ------------------------------------------------------------------------------
 
-    def create_bucket(self, name: str, region: str | None = None) -> BucketInfo:
-        """Create ``name``; InvalidBucketName, or BucketAlreadyOwnedByYou when it exists."""
+    def create_bucket(self, name: str, region: str | None = None, owner: str | None = None) -> BucketInfo:
+        """Create ``name`` (owned by the emulator's account unless ``owner`` says otherwise);
+        InvalidBucketName, or BucketAlreadyOwnedByYou when it exists."""
         if not is_valid_bucket_name(name):
             raise errors.invalid_bucket_name(name)
         created = float(int(time.time()))
         region = region or self.region
+        owner = owner or self.account_id
         with self.db.transaction() as connection:
             if connection.execute("SELECT 1 FROM s3_buckets WHERE name = ?", (name,)).fetchone():
                 raise errors.BucketAlreadyOwnedByYou(name)
             connection.execute(
                 "INSERT INTO s3_buckets (name, region, owner, created) VALUES (?, ?, ?, ?)",
-                (name, region, self.account_id, created),
+                (name, region, owner, created),
             )
-        return BucketInfo(name, region, self.account_id, timestamp(created))
+        return BucketInfo(name, region, owner, timestamp(created))
 
     def head_bucket(self, name: str) -> BucketInfo | None:
         """The bucket, or None when it does not exist."""
@@ -215,6 +217,13 @@ class ObjectStore:
             self.get_bucket(bucket)
             return None
         return _object_from_row(row)
+
+    def find_object_or_none(self, bucket: str, key: str) -> ObjectInfo | None:
+        """The object, or None when either the bucket or the key does not exist."""
+        row = self.db.query_one(
+            f"SELECT {_OBJECT_COLUMNS} FROM s3_objects WHERE bucket = ? AND key = ?", (bucket, key)
+        )
+        return None if row is None else _object_from_row(row)
 
     def head_object(self, bucket: str, key: str) -> ObjectInfo:
         """The object's metadata; NoSuchBucket or NoSuchKey."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Iterable
 
@@ -41,6 +42,44 @@ def decode_token(token: str | None) -> int:
     raise validation_exception("Invalid pagination token given.")
 
 
+@dataclass(frozen=True)
+class ListSemantics:
+    """Where the List* operations differ, as their API reference documents them."""
+
+    creation_time_after_inclusive: bool  # CreationTimeAfter: "created after" or "greater than or equal to"
+    status_filters_the_page: bool = False  # StatusEquals applies after MaxResults has cut the page
+
+
+# Keyed by the summaries' name member. ListTrainingJobs: "created after"; and "When StatusEquals and
+# MaxResults are set at the same time, the MaxResults number of training jobs are first retrieved
+# ignoring the StatusEquals parameter and then they are filtered by the StatusEquals parameter".
+# ListModels, ListEndpointConfigs, ListEndpoints: "a creation time greater than or equal to".
+LIST_SEMANTICS = {
+    "TrainingJobName": ListSemantics(creation_time_after_inclusive=False, status_filters_the_page=True),
+    "ModelName": ListSemantics(creation_time_after_inclusive=True),
+    "EndpointConfigName": ListSemantics(creation_time_after_inclusive=True),
+    "EndpointName": ListSemantics(creation_time_after_inclusive=True),
+}
+DEFAULT_LIST_SEMANTICS = ListSemantics(creation_time_after_inclusive=False)
+DEFAULT_MAX_RESULTS = 10  # ListEndpoints documents 10; the others document none
+
+
+def final_objective_metric(document: dict[str, Any]) -> float | None:
+    """A training job's final value of its tuning objective (jobs a tuning job launched carry the
+    objective's name in the ``_tuning_objective_metric`` hyperparameter); None for other jobs."""
+    objective = (document.get("HyperParameters") or {}).get("_tuning_objective_metric")
+    for metric in document.get("FinalMetricDataList") or ():
+        if objective and metric.get("MetricName") == objective:
+            return metric.get("Value")
+    return None
+
+
+# SortBy values that are not a document member: SortBy -> the value to sort on.
+COMPUTED_SORT_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "FinalObjectiveMetricValue": final_objective_metric,
+}
+
+
 def list_page(
     documents: Iterable[dict[str, Any]],
     params: dict[str, Any],
@@ -55,42 +94,62 @@ def list_page(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Filter, sort and page documents the way SageMaker's List* operations do.
 
-    Understands NameContains, StatusEquals, CreationTimeAfter/Before, LastModifiedTimeAfter/Before,
-    SortBy (mapped to a document key through ``sort_keys``), SortOrder, MaxResults and NextToken.
+    Understands NameContains (case-insensitive, as names are), StatusEquals, CreationTimeAfter/Before,
+    LastModifiedTimeAfter/Before (strict bounds, except CreationTimeAfter where the operation
+    documents "greater than or equal to"), SortBy (mapped to a document key through ``sort_keys``,
+    or one of :data:`COMPUTED_SORT_KEYS`), SortOrder (``default_order`` when absent: each operation
+    documents its own), MaxResults (default 10) and NextToken. Documents without a value to sort on
+    come last in either order; ties go by name. ``documents`` are only read, never changed.
     """
+    semantics = LIST_SEMANTICS.get(name_key, DEFAULT_LIST_SEMANTICS)
     name_contains = (params.get("NameContains") or "").lower()
-    status_equals = params.get("StatusEquals")
+    status_equals = params.get("StatusEquals") if status_key else None
+    limit = params.get("MaxResults") or DEFAULT_MAX_RESULTS
+    status_after_page = bool(status_equals and semantics.status_filters_the_page and params.get("MaxResults"))
+    created_after, created_before = params.get("CreationTimeAfter"), params.get("CreationTimeBefore")
+    modified_after, modified_before = params.get("LastModifiedTimeAfter"), params.get("LastModifiedTimeBefore")
 
     def keep(document: dict[str, Any]) -> bool:
         if name_contains and name_contains not in document[name_key].lower():
             return False
-        if status_equals and status_key and document.get(status_key) != status_equals:
+        if status_equals and not status_after_page and document.get(status_key) != status_equals:
             return False
-        if not _in_range(document.get("CreationTime"), params.get("CreationTimeAfter"), params.get("CreationTimeBefore")):
+        if not _in_range(document.get("CreationTime"), created_after, created_before,
+                         after_inclusive=semantics.creation_time_after_inclusive):
             return False
-        if not _in_range(
-            document.get("LastModifiedTime"), params.get("LastModifiedTimeAfter"), params.get("LastModifiedTimeBefore")
-        ):
+        if not _in_range(document.get("LastModifiedTime"), modified_after, modified_before):
             return False
         return extra_filter(document) if extra_filter else True
 
     selected = [document for document in documents if keep(document)]
     sort_by = params.get("SortBy") or default_sort
-    sort_key = sort_keys.get(sort_by, sort_keys[default_sort])
+    if sort_by in sort_keys:
+        value_of: Callable[[dict[str, Any]], Any] = (lambda key: lambda document: document.get(key))(sort_keys[sort_by])
+    elif sort_by in COMPUTED_SORT_KEYS:
+        value_of = COMPUTED_SORT_KEYS[sort_by]
+    else:
+        value_of = (lambda key: lambda document: document.get(key))(sort_keys[default_sort])
     descending = (params.get("SortOrder") or default_order) == "Descending"
-    selected.sort(key=lambda document: _sortable(document.get(sort_key)), reverse=descending)
+    selected.sort(key=lambda document: document[name_key])
+    present = [document for document in selected if value_of(document) is not None]
+    missing = [document for document in selected if value_of(document) is None]
+    present.sort(key=lambda document: _sortable(value_of(document)), reverse=descending)  # stable
+    ordered = present + missing
 
     offset = decode_token(params.get("NextToken"))
-    limit = params.get("MaxResults") or 10
-    page = selected[offset : offset + limit]
-    next_token = encode_token(offset + limit) if offset + limit < len(selected) else None
+    page = ordered[offset : offset + limit]
+    next_token = encode_token(offset + limit) if offset + limit < len(ordered) else None
+    if status_after_page:
+        page = [document for document in page if document.get(status_key) == status_equals]
     return [summarize(document) for document in page], next_token
 
 
-def _in_range(value: datetime | None, after: datetime | None, before: datetime | None) -> bool:
+def _in_range(
+    value: datetime | None, after: datetime | None, before: datetime | None, after_inclusive: bool = False
+) -> bool:
     if value is None:
         return after is None and before is None
-    if after is not None and not value > after:
+    if after is not None and not (value >= after if after_inclusive else value > after):
         return False
     if before is not None and not value < before:
         return False
@@ -99,10 +158,12 @@ def _in_range(value: datetime | None, after: datetime | None, before: datetime |
 
 def _sortable(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.timestamp()
+        return (0, value.timestamp())
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, float(value))
     if isinstance(value, str):
-        return value.lower()
-    return value if value is not None else ""
+        return (1, value.lower())
+    return (2, str(value))
 
 
 def pick(document: dict[str, Any], *keys: str) -> dict[str, Any]:

@@ -67,7 +67,7 @@ def describe_endpoint_config(ctx: RequestContext, params: dict[str, Any]) -> dic
 @operation("sagemaker", "ListEndpointConfigs")
 def list_endpoint_configs(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     summaries, next_token = list_page(
-        ctx.emulator.resources.scan(KIND),
+        ctx.emulator.resources.documents(KIND),
         params,
         name_key="EndpointConfigName",
         status_key=None,

@@ -62,7 +62,7 @@ async def describe_endpoint(ctx: RequestContext, params: dict[str, Any]) -> dict
 @operation("sagemaker", "ListEndpoints")
 def list_endpoints(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     summaries, next_token = list_page(
-        ctx.emulator.resources.scan(KIND),
+        ctx.emulator.resources.documents(KIND),
         params,
         name_key="EndpointName",
         status_key="EndpointStatus",

@@ -60,7 +60,7 @@ def describe_model(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any
 @operation("sagemaker", "ListModels")
 def list_models(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     summaries, next_token = list_page(
-        ctx.emulator.resources.scan(KIND),
+        ctx.emulator.resources.documents(KIND),
         params,
         name_key="ModelName",
         status_key=None,

@@ -151,7 +151,7 @@ def list_training_jobs(ctx: RequestContext, params: dict[str, Any]) -> dict[str,
     store, _ = _services(ctx)
     warm_pool = params.get("WarmPoolStatusEquals")
     summaries, next_token = list_page(
-        store.scan(KIND),
+        store.documents(KIND),
         params,
         name_key="TrainingJobName",
         status_key="TrainingJobStatus",
