@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
@@ -53,6 +54,9 @@ class Emulator:
         gateway.warm_up()  # load the service models and routing tables before the first request
         self.training.recover()
         self.hosting.recover()
+        # Decode every resource once, in the background, so the first Search or List is not the one
+        # that pays for it (about 2 s at 10,000 training jobs).
+        threading.Thread(target=self._warm_resource_cache, name="warm-cache", daemon=True).start()
         self.ready = True
         log.info(
             "sagemaker-emulator %s ready on %s (backend %s, data dir %s)",
@@ -61,6 +65,10 @@ class Emulator:
             self.backend.name,
             data_dir,
         )
+
+    def _warm_resource_cache(self) -> None:
+        for kind in ("TrainingJob", "Model", "EndpointConfig", "Endpoint"):
+            self.resources.snapshot(kind)
 
     def stop(self) -> None:
         self.ready = False

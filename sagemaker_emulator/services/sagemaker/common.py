@@ -64,22 +64,6 @@ DEFAULT_LIST_SEMANTICS = ListSemantics(creation_time_after_inclusive=False)
 DEFAULT_MAX_RESULTS = 10  # ListEndpoints documents 10; the others document none
 
 
-def final_objective_metric(document: dict[str, Any]) -> float | None:
-    """A training job's final value of its tuning objective (jobs a tuning job launched carry the
-    objective's name in the ``_tuning_objective_metric`` hyperparameter); None for other jobs."""
-    objective = (document.get("HyperParameters") or {}).get("_tuning_objective_metric")
-    for metric in document.get("FinalMetricDataList") or ():
-        if objective and metric.get("MetricName") == objective:
-            return metric.get("Value")
-    return None
-
-
-# SortBy values that are not a document member: SortBy -> the value to sort on.
-COMPUTED_SORT_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
-    "FinalObjectiveMetricValue": final_objective_metric,
-}
-
-
 def list_page(
     documents: Iterable[dict[str, Any]],
     params: dict[str, Any],
@@ -96,10 +80,10 @@ def list_page(
 
     Understands NameContains (case-insensitive, as names are), StatusEquals, CreationTimeAfter/Before,
     LastModifiedTimeAfter/Before (strict bounds, except CreationTimeAfter where the operation
-    documents "greater than or equal to"), SortBy (mapped to a document key through ``sort_keys``,
-    or one of :data:`COMPUTED_SORT_KEYS`), SortOrder (``default_order`` when absent: each operation
-    documents its own), MaxResults (default 10) and NextToken. Documents without a value to sort on
-    come last in either order; ties go by name. ``documents`` are only read, never changed.
+    documents "greater than or equal to"), SortBy (mapped to a document key through ``sort_keys``),
+    SortOrder (``default_order`` when absent: each operation documents its own), MaxResults
+    (default 10) and NextToken. Documents without a value to sort on come last in either order;
+    ties go by name, in the same direction. ``documents`` are only read, never changed.
     """
     semantics = LIST_SEMANTICS.get(name_key, DEFAULT_LIST_SEMANTICS)
     name_contains = (params.get("NameContains") or "").lower()
@@ -122,18 +106,16 @@ def list_page(
         return extra_filter(document) if extra_filter else True
 
     selected = [document for document in documents if keep(document)]
-    sort_by = params.get("SortBy") or default_sort
-    if sort_by in sort_keys:
-        value_of: Callable[[dict[str, Any]], Any] = (lambda key: lambda document: document.get(key))(sort_keys[sort_by])
-    elif sort_by in COMPUTED_SORT_KEYS:
-        value_of = COMPUTED_SORT_KEYS[sort_by]
-    else:
-        value_of = (lambda key: lambda document: document.get(key))(sort_keys[default_sort])
+    sort_key = sort_keys.get(params.get("SortBy") or default_sort, sort_keys[default_sort])
+
+    def value_of(document: dict[str, Any]) -> Any:
+        return document.get(sort_key)
+
     descending = (params.get("SortOrder") or default_order) == "Descending"
-    selected.sort(key=lambda document: document[name_key])
     present = [document for document in selected if value_of(document) is not None]
     missing = [document for document in selected if value_of(document) is None]
-    present.sort(key=lambda document: _sortable(value_of(document)), reverse=descending)  # stable
+    present.sort(key=lambda document: (_sortable(value_of(document)), document[name_key]), reverse=descending)
+    missing.sort(key=lambda document: document[name_key])
     ordered = present + missing
 
     offset = decode_token(params.get("NextToken"))

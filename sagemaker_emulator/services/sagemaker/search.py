@@ -17,23 +17,22 @@ on, and the shape says whether a value is text, a number, a timestamp or a Boole
   properties (AWS documents them as not supported), except that a numeric ``Value`` compares
   hyperparameters and tag values numerically (AWS's rule for hyperparameters: an integer ``Value``
   truncates decimal values to integers, a decimal ``Value`` compares them as decimals; ``Equals``
-  matches the same text or the same number, untruncated). ``In`` and
-  ``Contains`` are for text properties only; ``In`` takes comma-separated values (spaces around each
-  are ignored).
+  matches the same text or the same number, untruncated). ``In`` and ``Contains`` are for text
+  properties only; ``In`` takes comma-separated values (spaces around each are ignored).
 * A filter with neither ``Operator`` nor ``Value`` is ``Exists``; with only a ``Value``, ``Equals``.
 * Sorting: ``SortBy`` (default ``LastModifiedTime``; ``Model.CreationTime`` for models, whose records
   have no modification time) and ``SortOrder`` (default ``Descending``). Records without a value for
   the sort property come last in either order (the search engines behind such APIs do the same)
-  rather than being dropped; ties go by name, in the same direction. A path with several values sorts by its smallest
-  (ascending) or largest (descending).
+  rather than being dropped; ties go by name, in the same direction. A path with several values
+  sorts by its smallest (ascending) or largest (descending).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import heapq
+import json
 import math
 import operator
 import re
@@ -66,16 +65,14 @@ class SearchableResource:
     resource: str  # the Search ``Resource`` value
     kind: str  # the store's kind
     record_shape: str  # the botocore shape of the record
-    name_key: str  # the document member holding the resource's name
     default_sort: str
     metrics: bool = False  # Metrics.<name> is a property
 
 
 RESOURCES = {
-    "TrainingJob": SearchableResource("TrainingJob", "TrainingJob", "TrainingJob", "TrainingJobName",
-                                      "LastModifiedTime", metrics=True),
-    "Endpoint": SearchableResource("Endpoint", "Endpoint", "Endpoint", "EndpointName", "LastModifiedTime"),
-    "Model": SearchableResource("Model", "Model", "ModelDashboardModel", "ModelName", "Model.CreationTime"),
+    "TrainingJob": SearchableResource("TrainingJob", "TrainingJob", "TrainingJob", "LastModifiedTime", metrics=True),
+    "Endpoint": SearchableResource("Endpoint", "Endpoint", "Endpoint", "LastModifiedTime"),
+    "Model": SearchableResource("Model", "Model", "ModelDashboardModel", "Model.CreationTime"),
 }
 
 
@@ -116,7 +113,7 @@ def _endpoint_subject(entry: Resource) -> Subject:
     return subject
 
 
-def _model_subjects(store, entries: tuple[Resource, ...], endpoints: tuple[Resource, ...]) -> list[Subject]:
+def _model_subjects(entries: tuple[Resource, ...], endpoints: tuple[Resource, ...]) -> list[Subject]:
     """Model records join the endpoints that serve each model (through the configuration each
     endpoint deployed)."""
     serving: dict[str, list[dict[str, Any]]] = {}
@@ -167,7 +164,7 @@ def corpus_of(store, spec: SearchableResource) -> Corpus:
         cached = snapshot.memo.get("search")
         if cached is None or cached[0] is not endpoints:
             cached = snapshot.memo["search"] = (
-                endpoints, Corpus(_model_subjects(store, snapshot.entries, endpoints.entries))
+                endpoints, Corpus(_model_subjects(snapshot.entries, endpoints.entries))
             )
         return cached[1]
     corpus = snapshot.memo.get("search")
@@ -204,10 +201,19 @@ def _model_shape(name: str):
     return specs.service_model("sagemaker").shape_for(name)
 
 
+_PROPERTY_HINTS = {
+    "TrainingJob": "a member of the TrainingJob search record (such as TrainingJobStatus or "
+                   "ModelArtifacts.S3ModelArtifacts), Tags.<key>, HyperParameters.<name> or Metrics.<name>",
+    "Endpoint": "a member of the Endpoint search record (such as EndpointStatus) or Tags.<key>",
+    "Model": "a member of the Model search record (such as Model.ModelName, Model.Tags.<key> or "
+             "Endpoints.EndpointName)",
+}
+
+
 def invalid_property(name: str, resource: str) -> AwsError:
     return validation_exception(
-        f'"{name}" is not a valid property name for resource type {resource}. Use a property of the '
-        f"{resource} search record, Tags.<key>, HyperParameters.<name> or Metrics.<name>."
+        f'"{name}" is not a valid property name for resource type {resource}. Use '
+        f"{_PROPERTY_HINTS.get(resource, 'a member of its search record')}."
     )
 
 
@@ -408,7 +414,8 @@ def _fused(prop: Property, operator_name: str, value: str) -> Callable[[Any], bo
         if where == "metrics":  # always floats
             check = lambda subject: (v := subject.metrics.get(key)) is not None and compare(v, target)  # noqa: E731
         else:
-            check = lambda subject: type(v := subject.doc.get(key)) in _NUMBER_TYPES and compare(v, target)  # noqa: E731
+            def check(subject) -> bool:
+                return type(v := subject.doc.get(key)) in _NUMBER_TYPES and compare(v, target)
     elif prop.kind == TIME and where == "doc":
         target = parse_timestamp(value)
         check = lambda subject: type(v := subject.doc.get(key)) is datetime and compare(v, target)  # noqa: E731

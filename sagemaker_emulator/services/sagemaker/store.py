@@ -5,14 +5,17 @@ SageMaker (whose ARNs carry the lower-cased name). Keys that start with ``_`` ar
 ids, workspaces) and never returned to clients.
 
 SQLite is the source of truth. Next to it the store keeps, per kind and from the first time the kind
-is read in bulk (:meth:`ResourceStore.resources`), an in-memory copy of every decoded document and
-its tags: Search and the List* operations read that copy instead of decoding thousands of JSON
-documents per request. Every write goes through this class; each one holds the store's lock across
-its SQLite transaction and the matching change to the copy, so a reader sees the copy as it was
-before or after a write, never half of one, and never a state that SQLite rolled back. Entries are
-never changed in place: a write replaces the entry (and its document) as a whole, so a reader may
-use the entries of a snapshot without locks while writers go on. After a restart the copy is
-rebuilt from SQLite on first use, so it is as durable as the database itself.
+is read in bulk (:meth:`ResourceStore.snapshot`, ``resources``, ``documents``, ``resource``), an
+in-memory copy of every decoded document and its tags: Search and the List* operations read that
+copy instead of decoding thousands of JSON documents per request. Every write goes through this
+class; each one holds the store's lock across its SQLite transaction and the matching change to the
+copy, so a reader sees the copy as it was before or after a write, never half of one, and never a
+change that SQLite rolled back. (So a write must not run inside an outer ``Database.transaction()``
+that may still roll back; none in the server does.) Entries are never changed in place: a write replaces the
+entry, with a freshly decoded document, as a whole, so the entries of a :class:`Snapshot` can be
+used without locks while writers go on, and ``get``/``update`` callers' copies are never shared
+with it. After a restart the copy is rebuilt from SQLite on first use: it is exactly as durable as
+the database.
 """
 
 from __future__ import annotations
@@ -150,9 +153,8 @@ class ResourceStore:
                     (kind, name, arn, status, created_ts, now, dumps(document)),
                 )
                 inserted = cursor.rowcount == 1
-                if inserted:
-                    fresh = self._read_entry(connection, kind, name)
-            if inserted:
+                fresh = self._read_entry(connection, kind, name) if inserted else None
+            if fresh is not None:
                 self._put(fresh)
         self._notify()
         return inserted
@@ -188,7 +190,8 @@ class ResourceStore:
                     (dumps(document), status, utcnow().timestamp(), kind, name),
                 )
                 fresh = self._read_entry(connection, kind, name)
-            self._put(fresh)
+            if fresh is not None:
+                self._put(fresh)
         self._notify()
         return document
 
@@ -271,7 +274,11 @@ class ResourceStore:
         self._kinds[kind] = entries
         return entries
 
-    def _read_entry(self, connection, kind: str, name: str) -> Resource:
+    def _read_entry(self, connection, kind: str, name: str) -> Resource | None:
+        """The entry as just written, for the copy; None while the kind is not loaded (it will be
+        read from SQLite when first needed, so there is nothing to keep up to date)."""
+        if kind not in self._kinds:
+            return None
         row = connection.execute(
             f"SELECT {_ROW} FROM sagemaker_resources WHERE kind = ? AND name = ?", (kind, name)
         ).fetchone()
@@ -279,10 +286,7 @@ class ResourceStore:
 
     def _put(self, entry: Resource) -> None:
         self._snapshots.pop(entry.kind, None)
-        entries = self._kinds.get(entry.kind)
-        if entries is None:
-            return  # not loaded yet: it will be read from SQLite when first needed
-        entries[entry.name.lower()] = entry
+        self._kinds[entry.kind][entry.name.lower()] = entry
         self._arns[entry.arn] = (entry.kind, entry.name.lower())
 
     def _drop(self, kind: str, name: str, arn: str) -> None:
@@ -318,8 +322,9 @@ class ResourceStore:
                     )
                     if not existing:
                         position += 1
-                fresh = _read_tags(connection, arn)
-            self._set_tags(arn, fresh)
+                fresh = _read_tags(connection, arn) if arn in self._arns else None
+            if fresh is not None:
+                self._set_tags(arn, fresh)
 
     def list_tags(self, arn: str) -> list[dict[str, str]]:
         rows = self.db.query("SELECT key, value FROM sagemaker_tags WHERE arn = ? ORDER BY position", (arn,))
@@ -331,14 +336,12 @@ class ResourceStore:
                 connection.executemany(
                     "DELETE FROM sagemaker_tags WHERE arn = ? AND key = ?", [(arn, key) for key in keys]
                 )
-                fresh = _read_tags(connection, arn)
-            self._set_tags(arn, fresh)
+                fresh = _read_tags(connection, arn) if arn in self._arns else None
+            if fresh is not None:
+                self._set_tags(arn, fresh)
 
     def _set_tags(self, arn: str, tags: tuple[dict[str, str], ...]) -> None:
-        where = self._arns.get(arn)
-        if where is None:
-            return  # not a resource of a loaded kind
-        kind, key = where
+        kind, key = self._arns[arn]
         self._snapshots.pop(kind, None)
         entry = self._kinds[kind].get(key)
         if entry is not None:
