@@ -130,6 +130,22 @@ def read_resource_config(paths: ContainerPaths) -> dict[str, Any]:
     return _read_json(paths.resource_config_file, resource_config("algo-1", ["algo-1"]))
 
 
+MODEL_FILE_PREFIX = "model_"  # built-ins write model/model_<host>, e.g. model_algo-1
+
+
+def model_file_name(host: str) -> str:
+    return f"{MODEL_FILE_PREFIX}{host}"
+
+
+def find_model_file(model_dir: Path, primary_host: str = "algo-1") -> Path | None:
+    """The model file a built-in algorithm serves: ``model_<primary_host>``, else the first ``model_algo-*``."""
+    primary = model_dir / model_file_name(primary_host)
+    if primary.is_file():
+        return primary
+    candidates = sorted(p for p in model_dir.glob(f"{MODEL_FILE_PREFIX}algo-*") if p.is_file())
+    return candidates[0] if candidates else None
+
+
 def write_failure(paths: ContainerPaths, reason: str) -> None:
     """Record why training failed; the first failure written wins, as in SageMaker's toolkits."""
     paths.output_dir.mkdir(parents=True, exist_ok=True)

@@ -6,9 +6,11 @@ headers and body together), no access log. The model is loaded before the socket
 ``GET /ping`` answers 200 as soon as connections are accepted.
 
 Routes: ``GET /ping`` → 200; ``GET /execution-parameters`` → batch-transform hints (JSON);
-``POST /invocations`` → :func:`.inference.invoke`. Unknown paths get 404, wrong methods 405.
-Bad requests never produce a 5xx; an unexpected exception while predicting is a 500 with a
-one-line message (and a traceback in the log).
+``POST /invocations`` → :func:`.inference.invoke`, or the model's own
+``handle_invocation(body, content_type, accept) -> (status, content_type, body)`` when it has one
+(models whose requests are not feature rows, such as image classification). Unknown paths get
+404, wrong methods 405. Bad requests never produce a 5xx; an unexpected exception while
+predicting is a 500 with a one-line message (and a traceback in the log).
 
 SIGTERM (and SIGINT) end :func:`run_serving` cleanly with exit code 0.
 """
@@ -65,9 +67,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(404, f"No route for POST {path}".encode(), TEXT_PLAIN)
             return
         headers = self.headers
+        model = self.server.model
+        own_invoke = getattr(model, "handle_invocation", None)
         try:
-            status, content_type, payload = invoke(self.server.model, body, headers.get("Content-Type"),
-                                                   headers.get("Accept"))
+            if callable(own_invoke):
+                status, content_type, payload = own_invoke(body, headers.get("Content-Type"), headers.get("Accept"))
+            else:
+                status, content_type, payload = invoke(model, body, headers.get("Content-Type"), headers.get("Accept"))
         except Exception as error:  # noqa: BLE001 - a bug in the model, not the request
             logger.exception("Inference failed")
             message = error.message if isinstance(error, AlgorithmFailure) else str(error) or type(error).__name__

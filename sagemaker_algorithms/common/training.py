@@ -27,7 +27,7 @@ import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Callable, Iterable, Iterator, Protocol
 
 import numpy as np
 
@@ -197,6 +197,29 @@ def load_channel(channel: Channel, feature_dim: int | None, *, with_labels: bool
     ``csv_label_size`` is the default number of leading label columns of a ``text/csv`` channel
     without a ``label_size`` parameter (SageMaker's training default is 1).
     """
+    batches = list(iter_channel_batches(channel, feature_dim, with_labels=with_labels,
+                                        csv_label_size=csv_label_size, supported=supported))
+    if len(batches) == 1:
+        return batches[0]
+    widths = {b.features.shape[1] for b in batches}
+    if len(widths) > 1:
+        raise ClientError(f"Files of channel '{channel.name}' have different numbers of features: {sorted(widths)}")
+    features = np.concatenate([b.features for b in batches])
+    labels = None
+    if with_labels and all(b.labels is not None for b in batches):
+        labels = np.concatenate([b.labels for b in batches])
+    return RecordBatch(features, labels)
+
+
+def iter_channel_batches(channel: Channel, feature_dim: int | None, *, with_labels: bool = False,
+                         csv_label_size: int = 1, supported: Iterable[str] = (RECORDIO_PROTOBUF, CSV)
+                         ) -> Iterator[RecordBatch]:
+    """Yield one :class:`RecordBatch` per non-empty file of a channel, in :func:`channel_files` order.
+
+    For algorithms that stream a channel (k-NN's reservoir sampling) instead of holding it whole;
+    the checks and failure texts are :func:`load_channel`'s, and a channel without any record
+    raises once every file has been read.
+    """
     essence = channel.content_type.essence
     if essence not in tuple(supported):
         accepted = ", ".join(f"'{t}'" for t in supported)
@@ -205,7 +228,7 @@ def load_channel(channel: Channel, feature_dim: int | None, *, with_labels: bool
     files = channel.files
     if not files:
         raise ClientError(f"No data was found in channel '{channel.name}' (the channel directory has no files)")
-    batches = []
+    found = False
     for path in files:
         try:
             if essence == CSV:
@@ -217,19 +240,10 @@ def load_channel(channel: Channel, feature_dim: int | None, *, with_labels: bool
             raise ClientError(f"Unable to read data channel '{channel.name}' (file '{relative}', content type "
                               f"'{essence}'): {error}") from error
         if len(batch):
-            batches.append(batch)
-    if not batches:
+            found = True
+            yield batch
+    if not found:
         raise ClientError(f"No records were found in channel '{channel.name}' ({len(files)} empty file(s))")
-    if len(batches) == 1:
-        return batches[0]
-    widths = {b.features.shape[1] for b in batches}
-    if len(widths) > 1:
-        raise ClientError(f"Files of channel '{channel.name}' have different numbers of features: {sorted(widths)}")
-    features = np.concatenate([b.features for b in batches])
-    labels = None
-    if with_labels and all(b.labels is not None for b in batches):
-        labels = np.concatenate([b.labels for b in batches])
-    return RecordBatch(features, labels)
 
 
 def _load_recordio(path: Path, feature_dim: int | None, with_labels: bool) -> RecordBatch:
