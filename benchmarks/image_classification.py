@@ -1,0 +1,260 @@
+"""Image classification training throughput: our training code path vs a plain torch loop, in one run.
+
+    .venv/bin/python -m benchmarks.image_classification [--models 18,50] [--batch-size 16]
+        [--warmup 2] [--batches 6] [--precision float32|float16] [--images 256]
+
+Data: MNIST digits (``sagemaker_emulator/data/mnist``) scaled to 224x224, tinted into RGB and
+encoded as JPEG (quality 90), packed into one image ``.rec`` with IRHeaders (10 classes).
+
+* **ours**: the algorithm's own training path on that ``.rec``: ``pipeline.load_image_set`` reads
+  it, ``training.Trainer`` trains (batch decoding in worker processes with prefetch, uint8 batches
+  normalised on the device, the device/precision/memory-format choices the training job makes);
+* **plain**: a straightforward torch loop over the same JPEGs: a per-image ``Dataset`` that decodes
+  with Pillow and returns a normalised float ``(C, H, W)`` tensor, a ``DataLoader`` (same number of
+  workers, pinned memory on CUDA), ``model(x)``, cross-entropy, ``backward``, ``SGD.step``.
+
+Same network (``network.build_network``, same seed), batch size, optimiser settings, precision
+(autocast dtype) and device. The machine is shared and noisy, so the two paths advance one batch at
+a time in turns (which goes first alternates), after ``--warmup`` batches each, and every batch is
+timed on its own (fetching it from the loader plus the training step, device synchronised): both
+see the same load. Throughput = batch size / median batch time (the mean-based figure is printed
+too); ratio = ours / plain. On CUDA the throughput is also
+given as a share of the H100's dense bf16 peak (989 TFLOP/s), counting training as 3x the forward
+FLOPs (ResNet-18 3.6 GFLOP/image, ResNet-50 8.2 GFLOP/image at 224x224).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterator
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # what the training job sets (both paths share it)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+from torch.utils.data import DataLoader, Dataset  # noqa: E402
+
+from sagemaker_algorithms.common.training import Channel, TrainingEnvironment  # noqa: E402
+from sagemaker_algorithms.common.content_types import MediaType  # noqa: E402
+from sagemaker_algorithms.image_classification.hyperparameters import SCHEMA  # noqa: E402
+from sagemaker_algorithms.image_classification.images import Geometry  # noqa: E402
+from sagemaker_algorithms.image_classification.network import RGB_MEAN, RGB_STD, build_network  # noqa: E402
+from sagemaker_algorithms.image_classification.pipeline import default_workers, load_image_set  # noqa: E402
+from sagemaker_algorithms.image_classification.records import read_record_file, write_record_file  # noqa: E402
+from sagemaker_algorithms.image_classification.training import (Accuracy, Trainer,  # noqa: E402
+                                                                autocast_dtype, select_device)
+
+MNIST = Path(__file__).resolve().parents[1] / "sagemaker_emulator" / "data" / "mnist"
+SIZE = 224
+CLASSES = 10
+FORWARD_GFLOP = {18: 3.6, 50: 8.2}
+H100_BF16_DENSE_TFLOPS = 989.0
+
+
+def mnist_digits(count: int) -> tuple[np.ndarray, np.ndarray]:
+    with gzip.open(MNIST / "train-images.idx3-ubyte.gz") as stream:
+        images = np.frombuffer(stream.read(), np.uint8, offset=16).reshape(-1, 28, 28)
+    with gzip.open(MNIST / "train-labels.idx1-ubyte.gz") as stream:
+        labels = np.frombuffer(stream.read(), np.uint8, offset=8)
+    return images[:count], labels[:count]
+
+
+def write_rec(path: Path, count: int) -> None:
+    images, labels = mnist_digits(count)
+    rng = np.random.default_rng(0)
+    items = []
+    for digit, label in zip(images, labels):
+        gray = np.asarray(Image.fromarray(digit).resize((SIZE, SIZE), Image.BILINEAR), np.float32) / 255.0
+        tint = rng.uniform(0.3, 1.0, 3)
+        background = rng.uniform(0, 60, 3)
+        rgb = np.clip(background + gray[:, :, None] * tint * 255, 0, 255).astype(np.uint8)
+        buffer = io.BytesIO()
+        Image.fromarray(rgb).save(buffer, "JPEG", quality=90)
+        items.append((float(label), buffer.getvalue()))
+    with open(path, "wb") as stream:
+        write_record_file(stream, items)
+
+
+# --------------------------------------------------------------------------------------------
+# The plain loop
+
+
+class PlainJpegDataset(Dataset):
+    """One image per item: Pillow decode, float tensor, normalise (what a tutorial would write)."""
+
+    def __init__(self, items: list[tuple[int, bytes]]) -> None:
+        self.items = items
+        self.mean = torch.tensor(RGB_MEAN).view(3, 1, 1) / 255.0
+        self.std = torch.tensor(RGB_STD).view(3, 1, 1) / 255.0
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int):
+        label, data = self.items[index]
+        image = Image.open(io.BytesIO(data)).convert("RGB")
+        x = torch.from_numpy(np.array(image)).permute(2, 0, 1).float().div(255.0)
+        return (x - self.mean) / self.std, label
+
+
+def _limit_threads(_: int) -> None:
+    torch.set_num_threads(1)
+
+
+class PlainLoop:
+    def __init__(self, depth: int, items, batch_size: int, device: torch.device, amp, workers: int) -> None:
+        torch.manual_seed(0)
+        self.model = build_network(depth, CLASSES).to(device)
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=amp == torch.float16)
+        self.device, self.amp = device, amp
+        self.loader = DataLoader(PlainJpegDataset(items), batch_size=batch_size, shuffle=True, drop_last=True,
+                                 num_workers=workers, pin_memory=device.type == "cuda",
+                                 persistent_workers=workers > 0, worker_init_fn=_limit_threads if workers else None)
+
+    def batches(self) -> Iterator[int]:
+        """Train batch after batch, forever, yielding each batch's size after its update."""
+        self.model.train()
+        while True:
+            for x, y in self.loader:
+                x = x.to(self.device, non_blocking=True)
+                y = y.to(self.device, non_blocking=True)
+                with torch.autocast(self.device.type, dtype=self.amp or torch.float32, enabled=self.amp is not None):
+                    loss = torch.nn.functional.cross_entropy(self.model(x), y)
+                self.optimizer.zero_grad()
+                self.scaler.scale(loss).backward()
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+                yield int(y.shape[0])
+
+
+# --------------------------------------------------------------------------------------------
+# Ours
+
+
+def our_image_set(rec_dir: Path):
+    env = TrainingEnvironment(paths=None, hyperparameters={}, raw_hyperparameters={},  # type: ignore[arg-type]
+                              channels={"train": Channel("train", rec_dir, MediaType("application/x-recordio"),
+                                                         {"ContentType": "application/x-recordio"})})
+    return load_image_set(env, "train", CLASSES, multi_label=False)
+
+
+class OurLoop:
+    def __init__(self, depth: int, images, batch_size: int, device: torch.device, precision: str) -> None:
+        self.hp = SCHEMA.validate({"num_classes": str(CLASSES), "num_training_samples": str(len(images)),
+                                   "num_layers": str(depth), "image_shape": f"3,{SIZE},{SIZE}",
+                                   "mini_batch_size": str(batch_size), "learning_rate": "0.01",
+                                   "precision_dtype": precision})
+        torch.manual_seed(0)
+        self.trainer = Trainer(build_network(depth, CLASSES), self.hp, device, Geometry(3, SIZE, SIZE))
+        self.images = images
+
+    def batches(self) -> Iterator[int]:
+        """The training job's own steps (accuracy bookkeeping included), epoch after epoch."""
+        epoch = 0
+        while True:
+            metric = Accuracy(False, None, self.trainer.device)
+            yield from self.trainer.steps(self.images, epoch, metric)
+            epoch += 1
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def measure(loops: dict, device: torch.device, warmup: int, batches: int) -> dict[str, list[tuple[float, int]]]:
+    """(seconds, images) of each timed batch of each loop; the loops advance in turns."""
+    streams = {name: loop.batches() for name, loop in loops.items()}
+    for _ in range(warmup):
+        for stream in streams.values():
+            next(stream)
+    timings: dict[str, list[tuple[float, int]]] = {name: [] for name in streams}
+    for number in range(batches):
+        order = list(streams) if number % 2 == 0 else list(reversed(streams))
+        for name in order:
+            started = time.perf_counter()
+            size = next(streams[name])
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            timings[name].append((time.perf_counter() - started, size))
+    for stream in streams.values():
+        stream.close()
+    return timings
+
+
+def throughput(timings: list[tuple[float, int]]) -> tuple[float, float]:
+    """(images/s from the median batch time, images/s from the total time)."""
+    size = statistics.median(images for _, images in timings)
+    return size / statistics.median(seconds for seconds, _ in timings), \
+        sum(images for _, images in timings) / sum(seconds for seconds, _ in timings)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--models", default="18,50")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--batches", type=int, default=6)
+    parser.add_argument("--precision", default="float32", choices=("float32", "float16"))
+    parser.add_argument("--images", type=int, default=256)
+    args = parser.parse_args()
+
+    device = select_device()
+    amp = autocast_dtype(args.precision, device)
+    workers = default_workers(device)
+    with tempfile.TemporaryDirectory(prefix="bench-ic-") as scratch:
+        run(args, device, amp, workers, Path(scratch))
+
+
+def run(args: argparse.Namespace, device: torch.device, amp, workers: int, scratch: Path) -> None:
+    write_rec(scratch / "train.rec", args.images)
+    images = our_image_set(scratch)
+    labels, source = read_record_file(scratch / "train.rec")
+    items = [(int(label[0]), source.get(i)) for i, label in enumerate(labels)]
+    device_name = (torch.cuda.get_device_name(device) if device.type == "cuda"
+                   else f"CPU, {torch.get_num_threads()} threads")
+    print(f"device: {device_name}; torch {torch.__version__}; precision {args.precision} (autocast {amp}); "
+          f"batch {args.batch_size}; {workers} data worker(s); OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}; "
+          f"{args.warmup} warm-up + {args.batches} timed batches per path, in turns")
+
+    summary = []
+    for depth in (int(d) for d in args.models.split(",")):
+        ours = OurLoop(depth, images, args.batch_size, device, args.precision)
+        plain = PlainLoop(depth, items, args.batch_size, device, amp, workers)
+        timings = measure({"ours": ours, "plain": plain}, device, args.warmup, args.batches)
+        ours.trainer.close()
+        ours_median, ours_mean = throughput(timings["ours"])
+        plain_median, plain_mean = throughput(timings["plain"])
+        for name in ("ours", "plain"):
+            print(f"ResNet-{depth} {name:>5} batch seconds: " + " ".join(f"{s:.2f}" for s, _ in timings[name]))
+        print(f"ResNet-{depth}: ours {ours_median:.2f} img/s (mean-based {ours_mean:.2f}), plain {plain_median:.2f} "
+              f"img/s (mean-based {plain_mean:.2f})", flush=True)
+        summary.append((depth, ours_median, plain_median, ours_median / plain_median, ours_mean / plain_mean))
+
+    print()
+    print(f"{'model':>10} {'ours img/s':>11} {'plain img/s':>12} {'ratio':>6} {'(mean)':>7} "
+          f"{'share of H100 bf16 peak':>26}")
+    for depth, ours_median, plain_median, ratio, mean_ratio in summary:
+        if device.type == "cuda":
+            tflops = ours_median * 3 * FORWARD_GFLOP[depth] / 1000
+            share = f"{tflops:.1f} TFLOP/s = {tflops / H100_BF16_DENSE_TFLOPS:.1%}"
+        else:
+            share = "n/a (no GPU present)"
+        print(f"{'ResNet-' + str(depth):>10} {ours_median:11.2f} {plain_median:12.2f} {ratio:6.2f} {mean_ratio:7.2f} "
+              f"{share:>26}")
+    print("ratio = ours / plain images per second from median batch times (target >= 1.0); (mean) from total times")
+    if device.type != "cuda":
+        print("No CUDA device was present, so the share of the GPU's bf16 peak was not computed.")
+
+
+if __name__ == "__main__":
+    main()
