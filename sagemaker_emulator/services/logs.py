@@ -9,6 +9,7 @@ token back, which is how the SDK knows it has caught up.
 from __future__ import annotations
 
 import fnmatch
+import threading
 import time
 from typing import Any, Iterable
 
@@ -59,9 +60,45 @@ def invalid_parameter(message: str) -> AwsError:
 
 
 class LogStore:
+    """Log events in SQLite. Writers' events are buffered and written in batches (one transaction
+    per batch rather than per line, which costs milliseconds each on a busy disk); every read first
+    writes what is buffered, so a reader always sees every event appended before it asked."""
+
+    FLUSH_SECONDS = 0.2
+
     def __init__(self, db: Database) -> None:
         self.db = db
         db.ensure_schema(SCHEMA)
+        self._pending: list[tuple[str, str, int, str]] = []
+        self._pending_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closed = False
+        self._flusher = threading.Thread(target=self._flush_periodically, name="log-flusher", daemon=True)
+        self._flusher.start()
+
+    def close(self) -> None:
+        self._closed = True
+        self._wake.set()
+        self._flusher.join(5)
+        self.flush()
+
+    def _flush_periodically(self) -> None:
+        while not self._closed:
+            self._wake.wait(self.FLUSH_SECONDS)
+            self._wake.clear()
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every buffered event now."""
+        with self._flush_lock:
+            with self._pending_lock:
+                pending, self._pending = self._pending, []
+            by_stream: dict[tuple[str, str], list[tuple[int, str]]] = {}
+            for group, stream, timestamp, message in pending:
+                by_stream.setdefault((group, stream), []).append((timestamp, message))
+            for (group, stream), events in by_stream.items():
+                self._write(group, stream, events)
 
     # -- writing (used by jobs and endpoints) ----------------------------------------------
     def ensure_stream(self, group: str, stream: str) -> None:
@@ -74,10 +111,14 @@ class LogStore:
             )
 
     def append(self, group: str, stream: str, messages: Iterable[tuple[int, str]]) -> None:
-        """Append (timestamp ms, message) events to a stream, creating group and stream as needed."""
-        events = list(messages)
-        if not events:
-            return
+        """Append (timestamp ms, message) events to a stream (buffered; see the class docstring)."""
+        events = [(group, stream, timestamp, message) for timestamp, message in messages]
+        if events:
+            with self._pending_lock:
+                self._pending.extend(events)
+
+    def _write(self, group: str, stream: str, events: list[tuple[int, str]]) -> None:
+        """Write events to a stream now, creating group and stream as needed."""
         ingested = now_ms()
         self.ensure_stream(group, stream)
         with self.db.transaction() as connection:
@@ -101,6 +142,7 @@ class LogStore:
 
     def messages(self, group: str, stream_prefix: str = "") -> list[tuple[str, str]]:
         """(stream, message) of every event in a group, for tests and diagnostics."""
+        self.flush()
         rows = self.db.query(
             "SELECT stream_name, message FROM log_events WHERE group_name = ? AND stream_name >= ? "
             "ORDER BY sequence",
@@ -122,7 +164,9 @@ class LogStore:
 
 
 def _store(ctx: RequestContext) -> LogStore:
-    return ctx.emulator.logs
+    store = ctx.emulator.logs
+    store.flush()  # reads see every event appended before them
+    return store
 
 
 def _token(direction: str, sequence: int) -> str:

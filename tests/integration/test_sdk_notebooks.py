@@ -62,3 +62,31 @@ def test_failed_fit_raises_unexpected_status_with_our_reason(emulator, tmp_path)
     assert "UnexpectedStatusException" in output
     assert ("ClientError: No value(s) were specified for 'k', 'feature_dim' which are required "
             "hyperparameter(s) (caused by ValidationError)") in output
+
+
+def test_knn_generic_estimator_notebook(emulator, tmp_path):
+    code, output, refused = run_notebook(emulator, "knn_generic_estimator_sdk.py", tmp_path, NOTEBOOK_ROWS="3000")
+    assert code == 0, output[-6000:]
+    assert refused == [], f"requests tried to leave the machine: {refused}"
+    assert "#quality_metric: host=algo-1, test accuracy <score>=" in output
+    accuracy = float(output.split("'test:accuracy': ")[1].split("}")[0].split(",")[0])
+    assert accuracy > 0.8
+    assert "predictions: 100" in output
+    assert float(output.split("accuracy: ")[-1].split()[0]) > 0.8
+    assert "attached: classifier s3://sagemaker-us-east-1-123456789012/knn-mnist/output/" in output
+    assert "NOTEBOOK DONE" in output
+
+
+def test_linear_learner_experiments_leaderboard_and_lineage(emulator, tmp_path):
+    code, output, refused = run_notebook(emulator, "linear_learner_search_sdk.py", tmp_path, NOTEBOOK_ROWS="3000")
+    assert code == 0, output[-6000:]
+    assert refused == [], f"requests tried to leave the machine: {refused}"
+    board = [line.split() for line in output.splitlines() if line.startswith("leaderboard:")]
+    assert len(board) == 3
+    losses = [float(row[3]) for row in board]
+    assert losses == sorted(losses)
+    assert sorted(row[2] for row in board) == ["100", "2000", "500"]
+    assert float(output.split("winner accuracy: ")[1].split()[0]) > 0.9
+    lineage = next(line for line in output.splitlines() if line.startswith("lineage:"))
+    assert lineage == f"lineage: ['{board[0][1]}'] best: {board[0][1]}"
+    assert "NOTEBOOK DONE" in output
