@@ -48,7 +48,7 @@ class Emulator:
         seed_sample_data(self.objects, data_dir / "cache")
         self.logs = LogStore(self.db)
         self.resources = ResourceStore(self.db)
-        self.backend = create_backend(self.settings.backend)
+        self.backend = create_backend(self.settings.backend, data_dir)
         self.training = TrainingService(self)
         self.hosting = HostingService(self)
         gateway.warm_up()  # load the service models and routing tables before the first request
@@ -76,6 +76,12 @@ class Emulator:
             service = getattr(self, component, None)
             if service is not None:
                 service.shutdown()
+        backend = getattr(self, "backend", None)
+        if backend is not None:
+            backend.shutdown()  # the docker backend removes every container it still has
+        logs = getattr(self, "logs", None)
+        if logs is not None:
+            logs.close()
         db = getattr(self, "db", None)
         if db is not None:
             db.close()
@@ -101,7 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         status = 200 if emulator.ready else 503
         return JSONResponse(
             {"status": "ok" if emulator.ready else "starting", "version": __version__,
-             "backend": emulator.settings.backend},
+             "backend": getattr(getattr(emulator, "backend", None), "name", emulator.settings.backend)},
             status_code=status,
         )
 

@@ -8,6 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from sagemaker_emulator.execution.backends import BACKENDS
 from sagemaker_emulator.settings import Settings
 
 
@@ -22,8 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--data-dir", type=Path, default=defaults.data_dir, help="state directory (default: %(default)s)")
     serve.add_argument("--region", default=defaults.region, help="default region (default: %(default)s)")
     serve.add_argument("--account-id", default=defaults.account_id, help="the emulated account (default: %(default)s)")
-    serve.add_argument("--backend", default=defaults.backend, choices=["process"],
-                       help="where jobs and endpoints run (default: %(default)s)")
+    serve.add_argument("--backend", default=defaults.backend, choices=list(BACKENDS),
+                       help="where jobs and endpoints run: docker containers, local processes, or auto (docker "
+                       "when an engine answers and the algorithm images are built, else process) "
+                       "(default: %(default)s)")
     serve.add_argument("--describe-hold-seconds", type=float, default=defaults.describe_hold_seconds,
                        help="longest a Describe call waits for a resource about to finish (default: %(default)s)")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])

@@ -20,7 +20,9 @@ class Settings:
     data_dir: Path = field(default_factory=default_data_dir)
     account_id: str = "123456789012"
     region: str = "us-east-1"
-    backend: str = "process"  # how jobs and endpoints run: process (embedded default)
+    # How jobs and endpoints run: docker, process (embedded), or auto: docker when an engine answers
+    # and the built-in algorithms' image is built, else process (execution/backends.py).
+    backend: str = "auto"
     # How long DescribeTrainingJob / DescribeEndpoint may hold an answer for a slow poller (boto3's
     # waiters sleep 120 s and 30 s between polls, the SageMaker SDK 5-30 s) while the resource is about
     # to settle, so that a job finishing seconds later does not cost a whole interval. 0 turns it off.

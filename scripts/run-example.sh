@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets everything up, starts the emulator on its embedded default (process backend) and runs the
+# Sets everything up, starts the emulator (--backend auto: docker when an engine answers and the
+# images are built, else the embedded process backend) and runs the
 # MNIST k-means example against it; stops the emulator afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."

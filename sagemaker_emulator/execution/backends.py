@@ -6,9 +6,12 @@ The emulator lays out a workspace per host exactly like ``/opt/ml`` (see
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
+
+log = logging.getLogger(__name__)
 
 OutputCallback = Callable[[str, str], None]  # (host or instance name, one line of output)
 
@@ -24,6 +27,8 @@ class TrainingLaunch:
     algorithm: str | None  # built-in algorithm id, or None for a user's own image
     workspaces: dict[str, Path]  # host name (algo-1, ...) -> its /opt/ml workspace
     environment: dict[str, str] = field(default_factory=dict)
+    instance_type: str | None = None  # ResourceConfig.InstanceType (the docker backend's limits)
+    network_isolation: bool = False  # EnableNetworkIsolation: the containers get no network
 
 
 @dataclass
@@ -33,6 +38,8 @@ class ServingLaunch:
     algorithm: str | None
     workspace: Path  # the instance's /opt/ml, with the model extracted into model/
     environment: dict[str, str] = field(default_factory=dict)
+    instance_type: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)  # endpoint, variant, instance, generation
 
 
 class TrainingExecution(Protocol):
@@ -65,9 +72,24 @@ class Backend(Protocol):
     def shutdown(self) -> None: ...
 
 
-def create_backend(name: str) -> Backend:
+BACKENDS = ("auto", "process", "docker")
+
+
+def create_backend(name: str, data_dir: Path | None = None) -> Backend:
+    """``process``, ``docker``, or ``auto``: docker when an engine answers and has the built-in
+    algorithms' image, else process (the reason is logged)."""
+    if name == "auto":
+        from sagemaker_emulator.execution.docker_backend import docker_usable
+
+        usable, reason = docker_usable()
+        log.info("backend auto: %s", reason)
+        name = "docker" if usable else "process"
     if name == "process":
         from sagemaker_emulator.execution.process_backend import ProcessBackend
 
         return ProcessBackend()
-    raise ValueError(f"unknown backend {name!r} (available: process)")
+    if name == "docker":
+        from sagemaker_emulator.execution.docker_backend import DockerBackend
+
+        return DockerBackend(data_dir or Path.cwd())
+    raise ValueError(f"unknown backend {name!r} (available: {', '.join(BACKENDS)})")

@@ -31,8 +31,8 @@ def _validation_error(message: str) -> AwsError:
 async def invoke_endpoint(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     hosting = ctx.emulator.hosting
     name = params["EndpointName"]
-    live = hosting.live_endpoint(name)
-    if live is None:
+    routed = hosting.route(name, params.get("TargetVariant"))  # counted in flight until released
+    if routed is None:
         document = ctx.emulator.resources.get(KIND, name)
         if document is None:
             raise _validation_error(f"Endpoint {name} of account {ctx.account_id} not found.")
@@ -40,7 +40,7 @@ async def invoke_endpoint(ctx: RequestContext, params: dict[str, Any]) -> dict[s
             f"Endpoint {name} of account {ctx.account_id} is not ready to serve requests "
             f"(status {document['EndpointStatus']})."
         )
-    variant, instance = live.choose(params.get("TargetVariant"))
+    variant, instance = routed
     headers = {header: params[member] for member, header in FORWARDED_HEADERS if params.get(member)}
     try:
         async with hosting.http_client().post(
@@ -57,6 +57,8 @@ async def invoke_endpoint(ctx: RequestContext, params: dict[str, Any]) -> dict[s
             424,
             fields={"OriginalStatusCode": 500, "OriginalMessage": str(error), "LogStreamArn": _log_arn(ctx, name)},
         ) from None
+    finally:
+        hosting.release(instance)
     if status >= 400:
         kind = "client" if status < 500 else "server"
         original = content.decode("utf-8", errors="replace")

@@ -53,6 +53,9 @@ def start_emulator(data_dir: Path, *extra_args: str, port: int | None = None, ti
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir.parent / f"{data_dir.name}-server-{port}.log"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # The tests run on the process backend unless they pass --backend or the environment names one
+    # (SAGEMAKER_EMULATOR_BACKEND=docker runs them in containers); the CLI's default is auto.
+    env.setdefault("SAGEMAKER_EMULATOR_BACKEND", "process")
     command = [sys.executable, "-m", "sagemaker_emulator", "serve", "--host", "127.0.0.1",
                "--port", str(port), "--data-dir", str(data_dir), *extra_args]
     with open(log_path, "ab") as log:

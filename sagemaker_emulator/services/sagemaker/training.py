@@ -144,7 +144,7 @@ class TrainingService:
 
             self.transition(name, "Training", "Downloading the training image")
             streams = self._open_log_streams(name, hosts)
-            metrics = MetricCollector(_metric_definitions(document, algorithm))
+            metrics = MetricCollector(_metric_definitions(document, algorithm), builtin=algorithm is not None)
 
             def on_output(host: str, line: str) -> None:
                 self.logs.append(LOG_GROUP, streams[host], [(now_ms(), line)])
@@ -153,7 +153,9 @@ class TrainingService:
             try:
                 execution = self.backend.start_training(
                     TrainingLaunch(name, image, algorithm.name if algorithm else None, workspaces,
-                                   dict(document.get("Environment") or {})),
+                                   dict(document.get("Environment") or {}),
+                                   instance_type=document["ResourceConfig"].get("InstanceType"),
+                                   network_isolation=bool(document.get("EnableNetworkIsolation"))),
                     on_output,
                 )
             except BackendError as error:
@@ -347,7 +349,9 @@ def _metric_definitions(document: dict[str, Any], algorithm: Any) -> list[dict[s
 class MetricCollector:
     """Applies metric-definition regexes to output lines and keeps the last value of each metric."""
 
-    def __init__(self, definitions: list[dict[str, str]]) -> None:
+    def __init__(self, definitions: list[dict[str, str]], builtin: bool = True) -> None:
+        # The built-in algorithms' metric lines all hold "=" or ":"; users' regexes may match any line.
+        self.prefilter = builtin
         self.patterns = []
         for definition in definitions:
             try:
@@ -359,7 +363,7 @@ class MetricCollector:
         self._lock = threading.Lock()
 
     def observe(self, line: str) -> None:
-        if not self.patterns or "=" not in line and ":" not in line:
+        if not self.patterns or self.prefilter and "=" not in line and ":" not in line:
             return
         for name, pattern in self.patterns:
             match = pattern.search(line)
