@@ -218,7 +218,7 @@ def _project_wheel(wheels: Path) -> None:
     """The emulator's own wheel (pure Python), built from this checkout."""
     out = ROOT / "build" / "sme-wheel"
     shutil.rmtree(out, ignore_errors=True)
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
                             "--wheel-dir", str(out), str(ROOT)], capture_output=True, text=True)
     if built.returncode != 0:
         sys.exit(f"building the emulator's wheel failed:\n{built.stdout}{built.stderr}")
