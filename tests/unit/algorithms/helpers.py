@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import http.client
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from sagemaker_algorithms.common import contract
 
@@ -48,3 +53,49 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class ServedModel:
+    """A running ``serve`` entry point: ``connection`` is a keep-alive connection that got a 200 from
+    ``/ping``; ``output`` and ``returncode`` are set once the server has been stopped with SIGTERM."""
+
+    def __init__(self, process: subprocess.Popen, connection: http.client.HTTPConnection) -> None:
+        self.process = process
+        self.connection = connection
+        self.output = ""
+        self.returncode: int | None = None
+
+
+@contextmanager
+def serving(base: Path, algorithm: str, start_timeout: float = 30, stop_timeout: float = 10) -> Iterator[ServedModel]:
+    """Run ``python -m sagemaker_algorithms serve`` on the workspace ``base`` until the block ends."""
+    port = free_port()
+    env = dict(os.environ, SAGEMAKER_BASE_DIR=str(base), SAGEMAKER_ALGORITHM=algorithm,
+               SAGEMAKER_BIND_TO_PORT=str(port), PYTHONPATH=str(REPO_ROOT))
+    process = subprocess.Popen([sys.executable, "-m", "sagemaker_algorithms", "serve"], env=env, cwd=str(REPO_ROOT),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    served = None
+    try:
+        deadline = time.monotonic() + start_timeout
+        while served is None:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                connection.request("GET", "/ping")
+                response = connection.getresponse()
+                response.read()
+                if response.status == 200:
+                    served = ServedModel(process, connection)
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                output = process.stdout.read() if process.poll() is not None else ""
+                raise AssertionError(f"server did not start: {output}")
+            time.sleep(0.05)
+        yield served
+        served.connection.close()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=stop_timeout)
+        if served is not None:
+            served.output, served.returncode = output, process.returncode

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import signal
-import subprocess
-import sys
 import tarfile
-import time
 
 import numpy as np
 import pytest
@@ -22,7 +17,7 @@ from sagemaker_algorithms.image_classification.images import encode_image  # noq
 from sagemaker_algorithms.image_classification.model import ImageClassifier, load_classifier  # noqa: E402
 from sagemaker_algorithms.image_classification.network import build_network  # noqa: E402
 
-from .helpers import REPO_ROOT, free_port  # noqa: E402
+from .helpers import serving  # noqa: E402
 from .test_image_classification_records import tiny_images  # noqa: E402
 
 NUM_CLASSES = 4
@@ -148,30 +143,11 @@ def test_http_server(classifier):
 
 def test_serve_entry_point(tmp_path):
     write_model(tmp_path / "model")
-    port = free_port()
-    env = dict(os.environ, SAGEMAKER_BASE_DIR=str(tmp_path), SAGEMAKER_ALGORITHM="image-classification",
-               SAGEMAKER_BIND_TO_PORT=str(port), PYTHONPATH=str(REPO_ROOT))
-    process = subprocess.Popen([sys.executable, "-m", "sagemaker_algorithms", "serve"], env=env, cwd=str(REPO_ROOT),
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                connection.request("GET", "/ping")
-                response = connection.getresponse()
-                response.read()
-                if response.status == 200:
-                    break
-            except OSError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, process.stdout.read()
-            time.sleep(0.2)
+    with serving(tmp_path, "image-classification", start_timeout=120, stop_timeout=30) as served:
+        connection = served.connection
         connection.request("POST", "/invocations", body=image_bytes("PNG"), headers={"Content-Type": "image/png"})
         response = connection.getresponse()
         assert response.status == 200 and len(json.loads(response.read())) == NUM_CLASSES
-    finally:
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=30)
-    assert process.returncode == 0, output
+    output = served.output
+    assert served.returncode == 0, output
     assert "Loaded image-classification-0001.params: ResNet-20, image_shape 3,16,16, 4 classes" in output

@@ -5,12 +5,7 @@ from __future__ import annotations
 import http.client
 import io
 import json
-import os
-import signal
 import struct
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
@@ -22,7 +17,7 @@ from sagemaker_algorithms.common.recordio import iter_payloads
 from sagemaker_algorithms.common.serving import InferenceServer
 from sagemaker_algorithms.kmeans.model import KMeansModel, load_centers
 
-from .helpers import REPO_ROOT, free_port
+from .helpers import free_port, run_entrypoint, serving
 
 CENTERS = np.array([[0.0, 0.0, 0.0], [10.0, 0.0, 0.0], [0.0, 10.0, 0.0]], np.float32)
 ROWS = np.array([[1.0, 0.0, 0.0], [10.0, 3.0, 4.0], [0.0, 9.0, 0.0]], np.float32)
@@ -176,26 +171,8 @@ def test_http_chunked_request(server):
 def test_serve_entrypoint_subprocess(tmp_path):
     (tmp_path / "model").mkdir()
     ndarray.save(tmp_path / "model" / "model_algo-1", [CENTERS])
-    port = free_port()
-    env = dict(os.environ, SAGEMAKER_BASE_DIR=str(tmp_path), SAGEMAKER_ALGORITHM="kmeans",
-               SAGEMAKER_BIND_TO_PORT=str(port), PYTHONPATH=str(REPO_ROOT))
-    process = subprocess.Popen([sys.executable, "-m", "sagemaker_algorithms", "serve"], env=env, cwd=str(REPO_ROOT),
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                connection.request("GET", "/ping")
-                response = connection.getresponse()
-                response.read()
-                if response.status == 200:
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    output = process.stdout.read() if process.poll() is not None else ""
-                    raise AssertionError(f"server did not start: {output}") from None
-                time.sleep(0.05)
+    with serving(tmp_path, "kmeans") as served:
+        connection = served.connection
         bodies = request_bodies()
         for content_type, body in bodies.items():
             for accept in ("application/json", "application/jsonlines", "application/x-recordio-protobuf", "text/csv"):
@@ -213,18 +190,13 @@ def test_serve_entrypoint_subprocess(tmp_path):
         response = connection.getresponse()
         assert response.status == 400
         response.read()
-        connection.close()
-    finally:
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=10)
-    assert process.returncode == 0, output
+    output = served.output
+    assert served.returncode == 0, output
     assert "Loaded k-means model with k=3 centers of 3 features" in output
     assert "shutting down" in output
 
 
 def test_serve_without_a_model_exits_non_zero(tmp_path):
-    env = dict(os.environ, SAGEMAKER_BASE_DIR=str(tmp_path), SAGEMAKER_ALGORITHM="kmeans",
-               SAGEMAKER_BIND_TO_PORT=str(free_port()), PYTHONPATH=str(REPO_ROOT))
-    result = subprocess.run([sys.executable, "-m", "sagemaker_algorithms", "serve"], env=env, cwd=str(REPO_ROOT),
-                            capture_output=True, text=True, timeout=30)
+    result = run_entrypoint("serve", tmp_path, "kmeans", timeout=30,
+                            extra_env={"SAGEMAKER_BIND_TO_PORT": str(free_port())})
     assert result.returncode == 1 and "No k-means model (model_algo-1) was found" in result.stdout

@@ -5,11 +5,6 @@ from __future__ import annotations
 import http.client
 import io
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 import zipfile
 
 import numpy as np
@@ -23,7 +18,7 @@ from sagemaker_algorithms.common.serving import InferenceServer
 from sagemaker_algorithms.knn.estimator import KNearestNeighbors
 from sagemaker_algorithms.knn.model import KNNModel, dumps_model, loads_model
 
-from .helpers import REPO_ROOT, free_port
+from .helpers import free_port, run_entrypoint, serving
 
 # Four labelled points on a line; queries at 0.1 and 2.9 (k=3).
 SAMPLES = np.array([[0, 0, 0], [1, 0, 0], [2, 0, 0], [3, 0, 0]], np.float32)
@@ -248,25 +243,8 @@ def test_http_verbose_and_errors(server):
 def test_serve_entrypoint_subprocess(tmp_path):
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "model_algo-1").write_bytes(dumps_model(fitted()))
-    port = free_port()
-    env = dict(os.environ, SAGEMAKER_BASE_DIR=str(tmp_path), SAGEMAKER_ALGORITHM="knn",
-               SAGEMAKER_BIND_TO_PORT=str(port), PYTHONPATH=str(REPO_ROOT))
-    process = subprocess.Popen([sys.executable, "-m", "sagemaker_algorithms", "serve"], env=env, cwd=str(REPO_ROOT),
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                connection.request("GET", "/ping")
-                response = connection.getresponse()
-                response.read()
-                if response.status == 200:
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise AssertionError("server did not start") from None
-                time.sleep(0.05)
+    with serving(tmp_path, "knn") as served:
+        connection = served.connection
         for name, body in request_bodies().items():
             for accept in ("application/json", "application/jsonlines", "application/x-recordio-protobuf"):
                 connection.request("POST", "/invocations", body=body,
@@ -275,17 +253,12 @@ def test_serve_entrypoint_subprocess(tmp_path):
                 payload = response.read()
                 assert response.status == 200, payload
                 assert response.getheader("Content-Type") == accept
-        connection.close()
-    finally:
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=10)
-    assert process.returncode == 0, output
+    output = served.output
+    assert served.returncode == 0, output
     assert "Loaded k-NN classifier model: k=3, 4 samples of 3 features" in output
 
 
 def test_serve_without_a_model_exits_non_zero(tmp_path):
-    env = dict(os.environ, SAGEMAKER_BASE_DIR=str(tmp_path), SAGEMAKER_ALGORITHM="knn",
-               SAGEMAKER_BIND_TO_PORT=str(free_port()), PYTHONPATH=str(REPO_ROOT))
-    result = subprocess.run([sys.executable, "-m", "sagemaker_algorithms", "serve"], env=env, cwd=str(REPO_ROOT),
-                            capture_output=True, text=True, timeout=30)
+    result = run_entrypoint("serve", tmp_path, "knn", timeout=30,
+                            extra_env={"SAGEMAKER_BIND_TO_PORT": str(free_port())})
     assert result.returncode == 1 and "No k-NN model (model_algo-1) was found" in result.stdout

@@ -3,14 +3,8 @@ payloads, the ``model_algo-1`` artifact, and the real entry point."""
 
 from __future__ import annotations
 
-import http.client
 import io
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 import zipfile
 
 import numpy as np
@@ -25,7 +19,7 @@ from sagemaker_algorithms.common.recordio import iter_payloads
 from sagemaker_algorithms.linear_learner.artifact import read_model, symbol_json, write_model
 from sagemaker_algorithms.linear_learner.model import LinearModel, load_model
 
-from .helpers import REPO_ROOT, free_port
+from .helpers import serving
 
 ROWS = np.array([[2.0, 0.0, 1.0], [0.0, 3.0, 1.0], [1.0, 1.0, 0.0]], np.float32)
 
@@ -190,25 +184,8 @@ def test_unreadable_artifacts(tmp_path, binary):
 def test_serve_entrypoint_subprocess(tmp_path, multiclass):
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "model_algo-1").write_bytes(write_model(multiclass))
-    port = free_port()
-    env = dict(os.environ, SAGEMAKER_BASE_DIR=str(tmp_path), SAGEMAKER_ALGORITHM="linear-learner",
-               SAGEMAKER_BIND_TO_PORT=str(port), PYTHONPATH=str(REPO_ROOT))
-    process = subprocess.Popen([sys.executable, "-m", "sagemaker_algorithms", "serve"], env=env, cwd=str(REPO_ROOT),
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                connection.request("GET", "/ping")
-                response = connection.getresponse()
-                response.read()
-                if response.status == 200:
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise AssertionError("server did not start") from None
-                time.sleep(0.05)
+    with serving(tmp_path, "linear-learner") as served:
+        connection = served.connection
         for content_type, body in request_bodies().items():
             for accept in ("application/json", "application/jsonlines", "application/x-recordio-protobuf"):
                 connection.request("POST", "/invocations", body=body,
@@ -220,9 +197,6 @@ def test_serve_entrypoint_subprocess(tmp_path, multiclass):
         connection.request("POST", "/invocations", body=b"1,2", headers={"Content-Type": "text/csv"})
         response = connection.getresponse()
         assert response.status == 400 and b"expects 3" in response.read()
-        connection.close()
-    finally:
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=10)
-    assert process.returncode == 0, output
+    output = served.output
+    assert served.returncode == 0, output
     assert "Loaded linear learner model (multiclass_classifier, 3 output(s), 3 features)" in output
