@@ -24,7 +24,7 @@ from ..common.errors import ClientError, DataError
 logger = logging.getLogger("kmeans")
 
 MODEL_PREFIX = "model_algo-"
-PRIMARY_MODEL = "model_algo-1"
+PRIMARY_MODEL = contract.model_file_name("algo-1")
 
 
 class KMeansModel:
@@ -51,16 +51,9 @@ class KMeansModel:
                 "distance_to_cluster": np.sqrt(distances).astype(np.float32)}
 
 
-def find_model_file(model_dir: Path) -> Path | None:
-    primary = model_dir / PRIMARY_MODEL
-    if primary.is_file():
-        return primary
-    candidates = sorted(p for p in model_dir.glob(f"{MODEL_PREFIX}*") if p.is_file())
-    return candidates[0] if candidates else None
-
 
 def load_centers(model_dir: Path) -> np.ndarray:
-    path = find_model_file(model_dir)
+    path = contract.find_model_file(model_dir)
     if path is not None:
         arrays, _ = ndarray.load(path)
     else:

@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from ..common import ndarray
+from ..common import contract, ndarray
 from ..common.errors import ClientError
 from ..common.logs import progress_metric_line, quality_metric_line, score_line, throughput_metric_line
 from ..common.training import TrainingEnvironment, load_channel
@@ -35,9 +35,6 @@ SEED = 0
 CHANNELS = ("train", "test")
 CSV_DEFAULT_LABEL_SIZE = 1
 
-
-def model_file_name(host: str) -> str:
-    return f"model_{host}"
 
 
 class KMeansTraining:
@@ -92,9 +89,9 @@ def train(env: TrainingEnvironment) -> None:
     logger.info(quality_metric_line(host, "train", "msd", estimator.train_msd_))
 
     env.model_dir.mkdir(parents=True, exist_ok=True)
-    ndarray.save(env.model_dir / model_file_name(host), [estimator.cluster_centers_])
+    ndarray.save(env.model_dir / contract.model_file_name(host), [estimator.cluster_centers_])
     logger.info("Saved the model (%d x %d centers) to %s", k, feature_dim,
-                env.model_dir / model_file_name(host))
+                env.model_dir / contract.model_file_name(host))
 
     _evaluate_test(env, estimator.cluster_centers_, hp["eval_metrics"])
 

@@ -44,7 +44,7 @@ FORMAT_VERSION = 1
 PARAMS_MEMBER = "knn-params.json"
 ARRAYS_MEMBER = "knn-index.params"
 MODEL_PREFIX = "model_algo-"
-PRIMARY_MODEL = "model_algo-1"
+PRIMARY_MODEL = contract.model_file_name("algo-1")
 
 
 # ============================================================================================
@@ -113,13 +113,6 @@ def loads_model(data: bytes) -> KNearestNeighbors:
     return estimator
 
 
-def find_model_file(model_dir: Path) -> Path | None:
-    primary = model_dir / PRIMARY_MODEL
-    if primary.is_file():
-        return primary
-    candidates = sorted(p for p in model_dir.glob(f"{MODEL_PREFIX}*") if p.is_file())
-    return candidates[0] if candidates else None
-
 
 # ============================================================================================
 # serving
@@ -144,7 +137,7 @@ class KNNModel:
 
 
 def load_model(paths: contract.ContainerPaths) -> KNNModel:
-    path = find_model_file(paths.model_dir)
+    path = contract.find_model_file(paths.model_dir)
     if path is None:
         raise ClientError(f"No k-NN model ({PRIMARY_MODEL}) was found in {paths.model_dir}")
     try:

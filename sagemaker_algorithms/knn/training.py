@@ -33,6 +33,7 @@ import time
 
 import numpy as np
 
+from ..common import contract
 from ..common.errors import ClientError
 from ..common.logs import progress_metric_line, quality_metric_line, score_line, throughput_metric_line
 from ..common.training import Channel, TrainingEnvironment, iter_channel_batches
@@ -61,9 +62,6 @@ class KNNTraining:
 
 ALGORITHM = KNNTraining()
 
-
-def model_file_name(host: str) -> str:
-    return f"model_{host}"
 
 
 def host_seed(env: TrainingEnvironment) -> int:
@@ -138,7 +136,7 @@ def train(env: TrainingEnvironment) -> None:
                 estimator.samples_.shape[1], hp["index_type"], hp["index_metric"])
 
     env.model_dir.mkdir(parents=True, exist_ok=True)
-    path = env.model_dir / model_file_name(host)
+    path = env.model_dir / contract.model_file_name(host)
     save_model(path, estimator, sample_size=sample_size)
     logger.info("Saved the model to %s", path)
 

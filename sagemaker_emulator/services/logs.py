@@ -244,9 +244,7 @@ def describe_log_streams(ctx: RequestContext, params: dict[str, Any]) -> dict[st
         f"ORDER BY {column} {'DESC' if descending else 'ASC'}, name",
         (group, len(prefix), prefix),
     )
-    offset = _offset(params.get("nextToken"))
-    limit = params.get("limit") or 50
-    page = rows[offset : offset + limit]
+    page, next_token = _page(rows, params)
     streams = []
     for row in page:
         stream: dict[str, Any] = {
@@ -265,9 +263,17 @@ def describe_log_streams(ctx: RequestContext, params: dict[str, Any]) -> dict[st
         streams.append(stream)
     result: dict[str, Any] = {"logStreams": streams}
     # Only when more streams exist: the SageMaker SDK re-asks without the token while one is present.
-    if offset + limit < len(rows):
-        result["nextToken"] = f"s/{offset + limit}"
+    if next_token:
+        result["nextToken"] = next_token
     return result
+
+
+def _page(rows: list[Any], params: dict[str, Any], default_limit: int = 50) -> tuple[list[Any], str | None]:
+    """One page of ``rows`` after the request's nextToken, and the token of the next page if any."""
+    offset = _offset(params.get("nextToken"))
+    limit = params.get("limit") or default_limit
+    more = offset + limit < len(rows)
+    return rows[offset : offset + limit], f"s/{offset + limit}" if more else None
 
 
 def _offset(token: str | None) -> int:
@@ -395,8 +401,7 @@ def describe_log_groups(ctx: RequestContext, params: dict[str, Any]) -> dict[str
         "GROUP BY g.name ORDER BY g.name",
         (len(prefix), prefix),
     )
-    offset = _offset(params.get("nextToken"))
-    limit = params.get("limit") or 50
+    page, next_token = _page(rows, params)
     groups = [
         {
             "logGroupName": row["name"],
@@ -405,9 +410,9 @@ def describe_log_groups(ctx: RequestContext, params: dict[str, Any]) -> dict[str
             "arn": f"arn:aws:logs:{ctx.region}:{ctx.account_id}:log-group:{row['name']}:*",
             "storedBytes": row["bytes"],
         }
-        for row in rows[offset : offset + limit]
+        for row in page
     ]
     result: dict[str, Any] = {"logGroups": groups}
-    if offset + limit < len(rows):
-        result["nextToken"] = f"s/{offset + limit}"
+    if next_token:
+        result["nextToken"] = next_token
     return result

@@ -64,6 +64,14 @@ DEFAULT_LIST_SEMANTICS = ListSemantics(creation_time_after_inclusive=False)
 DEFAULT_MAX_RESULTS = 10  # ListEndpoints documents 10; the others document none
 
 
+def list_result(member: str, summaries: list[dict[str, Any]], next_token: str | None) -> dict[str, Any]:
+    """A List* answer: the summaries under ``member``, and NextToken when there is more."""
+    result: dict[str, Any] = {member: summaries}
+    if next_token:
+        result["NextToken"] = next_token
+    return result
+
+
 def list_page(
     documents: Iterable[dict[str, Any]],
     params: dict[str, Any],

@@ -10,7 +10,7 @@ from typing import Any
 
 from sagemaker_emulator.aws.dispatch import RequestContext, operation
 from sagemaker_emulator.aws.errors import validation_exception
-from sagemaker_emulator.services.sagemaker.common import already_exists, arn, could_not_find, list_page, pick
+from sagemaker_emulator.services.sagemaker.common import already_exists, arn, could_not_find, list_page, list_result, pick
 from sagemaker_emulator.services.sagemaker.models import get_model
 from sagemaker_emulator.services.sagemaker.store import public, utcnow
 
@@ -74,10 +74,7 @@ def list_endpoint_configs(ctx: RequestContext, params: dict[str, Any]) -> dict[s
         sort_keys={"Name": "EndpointConfigName", "CreationTime": "CreationTime"},
         summarize=lambda doc: pick(doc, "EndpointConfigName", "EndpointConfigArn", "CreationTime"),
     )
-    result: dict[str, Any] = {"EndpointConfigs": summaries}
-    if next_token:
-        result["NextToken"] = next_token
-    return result
+    return list_result("EndpointConfigs", summaries, next_token)
 
 
 @operation("sagemaker", "DeleteEndpointConfig")

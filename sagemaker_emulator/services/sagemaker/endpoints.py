@@ -6,7 +6,7 @@ from typing import Any
 
 from sagemaker_emulator.aws.dispatch import RequestContext, operation
 from sagemaker_emulator.aws.errors import validation_exception
-from sagemaker_emulator.services.sagemaker.common import already_exists, arn, could_not_find, list_page, pick
+from sagemaker_emulator.services.sagemaker.common import already_exists, arn, could_not_find, list_page, list_result, pick
 from sagemaker_emulator.services.sagemaker.endpoint_configs import get_endpoint_config
 from sagemaker_emulator.services.sagemaker.holding import describe_when_settled
 from sagemaker_emulator.services.sagemaker.hosting import KIND
@@ -71,10 +71,7 @@ def list_endpoints(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any
             doc, "EndpointName", "EndpointArn", "CreationTime", "LastModifiedTime", "EndpointStatus"
         ),
     )
-    result: dict[str, Any] = {"Endpoints": summaries}
-    if next_token:
-        result["NextToken"] = next_token
-    return result
+    return list_result("Endpoints", summaries, next_token)
 
 
 @operation("sagemaker", "UpdateEndpoint")

@@ -6,7 +6,7 @@ from typing import Any
 
 from sagemaker_emulator.aws.dispatch import RequestContext, operation
 from sagemaker_emulator.aws.errors import validation_exception
-from sagemaker_emulator.services.sagemaker.common import already_exists, arn, could_not_find, list_page, pick
+from sagemaker_emulator.services.sagemaker.common import already_exists, arn, could_not_find, list_page, list_result, pick
 from sagemaker_emulator.services.sagemaker.store import public, utcnow
 
 KIND = "Model"
@@ -67,10 +67,7 @@ def list_models(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         sort_keys={"Name": "ModelName", "CreationTime": "CreationTime"},
         summarize=lambda doc: pick(doc, "ModelName", "ModelArn", "CreationTime"),
     )
-    result: dict[str, Any] = {"Models": summaries}
-    if next_token:
-        result["NextToken"] = next_token
-    return result
+    return list_result("Models", summaries, next_token)
 
 
 @operation("sagemaker", "DeleteModel")

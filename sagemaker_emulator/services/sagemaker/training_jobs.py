@@ -8,7 +8,7 @@ from sagemaker_emulator.aws.dispatch import RequestContext, operation
 from sagemaker_emulator.aws.errors import AwsError, validation_exception
 from sagemaker_emulator.services.sagemaker import channels
 from sagemaker_emulator.services.sagemaker.builtin_algorithms import algorithm_for_image
-from sagemaker_emulator.services.sagemaker.common import arn, list_page, pick
+from sagemaker_emulator.services.sagemaker.common import arn, list_page, list_result, pick
 from sagemaker_emulator.services.sagemaker.holding import describe_when_settled
 from sagemaker_emulator.services.sagemaker.store import public, utcnow
 from sagemaker_emulator.services.sagemaker.training import KIND, record_transition
@@ -163,10 +163,7 @@ def list_training_jobs(ctx: RequestContext, params: dict[str, Any]) -> dict[str,
         default_order="Ascending",
         extra_filter=(lambda doc: False) if warm_pool else None,  # no warm pools here
     )
-    result: dict[str, Any] = {"TrainingJobSummaries": summaries}
-    if next_token:
-        result["NextToken"] = next_token
-    return result
+    return list_result("TrainingJobSummaries", summaries, next_token)
 
 
 @operation("sagemaker", "StopTrainingJob")
