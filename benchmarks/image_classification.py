@@ -1,7 +1,14 @@
-"""Image classification training throughput: our training code path vs a plain torch loop, in one run.
+"""Image classification training throughput: our training code path vs a torchvision loop, in one run.
 
-    .venv/bin/python -m benchmarks.image_classification [--models 18,50] [--batch-size 16]
+    .venv-torchvision/bin/python -m benchmarks.image_classification [--models 18,50] [--batch-size 16]
         [--warmup 2] [--batches 6] [--precision float32|float16] [--images 256]
+
+``.venv-torchvision`` is a virtualenv with torch 2.14.1 and torchvision 0.29.1 (torchvision does not
+install next to the project's own torch build) and the repository on its path::
+
+    python3 -m venv .venv-torchvision
+    .venv-torchvision/bin/pip install torch==2.14.1 torchvision==0.29.1 pillow numpy
+    echo "$PWD" > .venv-torchvision/lib/python3.11/site-packages/sagemaker_emulator_repo.pth
 
 Data: MNIST digits (``sagemaker_emulator/data/mnist``) scaled to 224x224, tinted into RGB and
 encoded as JPEG (quality 90), packed into one image ``.rec`` with IRHeaders (10 classes).
@@ -9,18 +16,23 @@ encoded as JPEG (quality 90), packed into one image ``.rec`` with IRHeaders (10 
 * **ours**: the algorithm's own training path on that ``.rec``: ``pipeline.load_image_set`` reads
   it, ``training.Trainer`` trains (batch decoding in worker processes with prefetch, uint8 batches
   normalised on the device, the device/precision/memory-format choices the training job makes);
-* **plain**: a straightforward torch loop over the same JPEGs: a per-image ``Dataset`` that decodes
-  with Pillow and returns a normalised float ``(C, H, W)`` tensor, a ``DataLoader`` (same number of
-  workers, pinned memory on CUDA), ``model(x)``, cross-entropy, ``backward``, ``SGD.step``.
+* **torchvision** (the peer): what a torchvision user writes for the same JPEGs:
+  ``torchvision.models.resnet18/resnet50(num_classes=10)``, a per-image ``Dataset`` that decodes with
+  ``torchvision.io.decode_jpeg`` and applies ``transforms.v2`` (``ToDtype(float32, scale=True)``,
+  ``Normalize`` with ImageNet's statistics), a ``DataLoader`` (shuffle, same number of workers,
+  pinned memory on CUDA), ``model(x)``, cross-entropy, ``backward``, ``SGD.step`` (momentum 0.9,
+  weight decay 1e-4, as ours). Without torchvision (the project's ``.venv``) the peer falls back to
+  **plain**: the same loop over our ``network.build_network`` with a Pillow-decoding ``Dataset``, and
+  the output says so.
 
-Same network (``network.build_network``, same seed), batch size, optimiser settings, precision
-(autocast dtype) and device. The machine is shared and noisy, so the two paths advance one batch at
-a time in turns (which goes first alternates), after ``--warmup`` batches each, and every batch is
-timed on its own (fetching it from the loader plus the training step, device synchronised): both
-see the same load. Throughput = batch size / median batch time (the mean-based figure is printed
-too); ratio = ours / plain. On CUDA the throughput is also
-given as a share of the H100's dense bf16 peak (989 TFLOP/s), counting training as 3x the forward
-FLOPs (ResNet-18 3.6 GFLOP/image, ResNet-50 8.2 GFLOP/image at 224x224).
+Same architecture (our ResNets have torchvision's layout and parameter names; the parameter counts
+are printed), batch size, optimiser settings, precision (autocast dtype) and device. The machine is
+shared and noisy, so the two paths advance one batch at a time in turns (which goes first
+alternates), after ``--warmup`` batches each, and every batch is timed on its own (fetching it from
+the loader plus the training step, device synchronised): both see the same load. Throughput = batch
+size / median batch time (the mean-based figure is printed too); ratio = ours / peer. On CUDA the
+throughput is also given as a share of the H100's dense bf16 peak (989 TFLOP/s), counting training
+as 3x the forward FLOPs (ResNet-18 3.6 GFLOP/image, ResNet-50 8.2 GFLOP/image at 224x224).
 """
 
 from __future__ import annotations
@@ -54,6 +66,13 @@ from sagemaker_algorithms.image_classification.records import read_record_file, 
 from sagemaker_algorithms.image_classification.training import (Accuracy, Trainer,  # noqa: E402
                                                                 autocast_dtype, select_device)
 
+try:
+    import torchvision  # noqa: E402
+    from torchvision.io import ImageReadMode, decode_jpeg  # noqa: E402
+    from torchvision.transforms import v2  # noqa: E402
+except ImportError:  # the project's own .venv: torchvision does not install next to its torch build
+    torchvision = None
+
 MNIST = Path(__file__).resolve().parents[1] / "sagemaker_emulator" / "data" / "mnist"
 SIZE = 224
 CLASSES = 10
@@ -86,7 +105,7 @@ def write_rec(path: Path, count: int) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# The plain loop
+# The peers: torchvision (when installed), else a plain torch loop over our network
 
 
 class PlainJpegDataset(Dataset):
@@ -111,16 +130,43 @@ def _limit_threads(_: int) -> None:
     torch.set_num_threads(1)
 
 
+class TorchvisionJpegDataset(Dataset):
+    """One image per item: ``torchvision.io.decode_jpeg`` then ``transforms.v2`` (a torchvision tutorial)."""
+
+    def __init__(self, items: list[tuple[int, bytes]]) -> None:
+        self.items = items
+        self.transform = v2.Compose([v2.ToDtype(torch.float32, scale=True),
+                                     v2.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])])
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int):
+        label, data = self.items[index]
+        image = decode_jpeg(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.RGB)
+        return self.transform(image), label
+
+
 class PlainLoop:
-    def __init__(self, depth: int, items, batch_size: int, device: torch.device, amp, workers: int) -> None:
+    """The peer: torchvision's ResNet and data loading (``use_torchvision``), else our network with a
+    Pillow-decoding dataset."""
+
+    def __init__(self, depth: int, items, batch_size: int, device: torch.device, amp, workers: int,
+                 *, use_torchvision: bool) -> None:
         torch.manual_seed(0)
-        self.model = build_network(depth, CLASSES).to(device)
+        if use_torchvision:
+            self.model = getattr(torchvision.models, f"resnet{depth}")(num_classes=CLASSES).to(device)
+            dataset: Dataset = TorchvisionJpegDataset(items)
+            init = None  # DataLoader workers already run torch with one thread
+        else:
+            self.model = build_network(depth, CLASSES).to(device)
+            dataset, init = PlainJpegDataset(items), (_limit_threads if workers else None)
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
         self.scaler = torch.amp.GradScaler("cuda", enabled=amp == torch.float16)
         self.device, self.amp = device, amp
-        self.loader = DataLoader(PlainJpegDataset(items), batch_size=batch_size, shuffle=True, drop_last=True,
+        self.loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, drop_last=True,
                                  num_workers=workers, pin_memory=device.type == "cuda",
-                                 persistent_workers=workers > 0, worker_init_fn=_limit_threads if workers else None)
+                                 persistent_workers=workers > 0, worker_init_fn=init)
 
     def batches(self) -> Iterator[int]:
         """Train batch after batch, forever, yielding each batch's size after its update."""
@@ -215,6 +261,10 @@ def main() -> None:
         run(args, device, amp, workers, Path(scratch))
 
 
+def parameter_count(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
 def run(args: argparse.Namespace, device: torch.device, amp, workers: int, scratch: Path) -> None:
     write_rec(scratch / "train.rec", args.images)
     images = our_image_set(scratch)
@@ -222,26 +272,39 @@ def run(args: argparse.Namespace, device: torch.device, amp, workers: int, scrat
     items = [(int(label[0]), source.get(i)) for i, label in enumerate(labels)]
     device_name = (torch.cuda.get_device_name(device) if device.type == "cuda"
                    else f"CPU, {torch.get_num_threads()} threads")
-    print(f"device: {device_name}; torch {torch.__version__}; precision {args.precision} (autocast {amp}); "
-          f"batch {args.batch_size}; {workers} data worker(s); OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}; "
+    use_torchvision = torchvision is not None
+    peer = "torchvision" if use_torchvision else "plain"
+    print(f"device: {device_name}; torch {torch.__version__}; "
+          f"torchvision {torchvision.__version__ if use_torchvision else 'not installed'}; "
+          f"precision {args.precision} (autocast {amp}); batch {args.batch_size}; {workers} data worker(s); "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}; "
           f"{args.warmup} warm-up + {args.batches} timed batches per path, in turns")
+    if use_torchvision:
+        print("peer: torchvision.models.resnetN(num_classes=10), torchvision.io.decode_jpeg + transforms.v2 "
+              "in a DataLoader, SGD, cross-entropy")
+    else:
+        print("peer: torchvision is not installed in this environment, so the peer is a plain torch loop over "
+              "our own network with a Pillow-decoding DataLoader (run with .venv-torchvision for the torchvision "
+              "peer)")
 
     summary = []
     for depth in (int(d) for d in args.models.split(",")):
         ours = OurLoop(depth, images, args.batch_size, device, args.precision)
-        plain = PlainLoop(depth, items, args.batch_size, device, amp, workers)
-        timings = measure({"ours": ours, "plain": plain}, device, args.warmup, args.batches)
+        plain = PlainLoop(depth, items, args.batch_size, device, amp, workers, use_torchvision=use_torchvision)
+        print(f"ResNet-{depth} parameters: ours {parameter_count(ours.trainer.model):,}, "
+              f"{peer} {parameter_count(plain.model):,}", flush=True)
+        timings = measure({"ours": ours, peer: plain}, device, args.warmup, args.batches)
         ours.trainer.close()
         ours_median, ours_mean = throughput(timings["ours"])
-        plain_median, plain_mean = throughput(timings["plain"])
-        for name in ("ours", "plain"):
-            print(f"ResNet-{depth} {name:>5} batch seconds: " + " ".join(f"{s:.2f}" for s, _ in timings[name]))
-        print(f"ResNet-{depth}: ours {ours_median:.2f} img/s (mean-based {ours_mean:.2f}), plain {plain_median:.2f} "
+        plain_median, plain_mean = throughput(timings[peer])
+        for name in ("ours", peer):
+            print(f"ResNet-{depth} {name:>11} batch seconds: " + " ".join(f"{s:.2f}" for s, _ in timings[name]))
+        print(f"ResNet-{depth}: ours {ours_median:.2f} img/s (mean-based {ours_mean:.2f}), {peer} {plain_median:.2f} "
               f"img/s (mean-based {plain_mean:.2f})", flush=True)
         summary.append((depth, ours_median, plain_median, ours_median / plain_median, ours_mean / plain_mean))
 
     print()
-    print(f"{'model':>10} {'ours img/s':>11} {'plain img/s':>12} {'ratio':>6} {'(mean)':>7} "
+    print(f"{'model':>10} {'ours img/s':>11} {peer + ' img/s':>17} {'ratio':>6} {'(mean)':>7} "
           f"{'share of H100 bf16 peak':>26}")
     for depth, ours_median, plain_median, ratio, mean_ratio in summary:
         if device.type == "cuda":
@@ -249,12 +312,12 @@ def run(args: argparse.Namespace, device: torch.device, amp, workers: int, scrat
             share = f"{tflops:.1f} TFLOP/s = {tflops / H100_BF16_DENSE_TFLOPS:.1%}"
         else:
             share = "n/a (no GPU present)"
-        print(f"{'ResNet-' + str(depth):>10} {ours_median:11.2f} {plain_median:12.2f} {ratio:6.2f} {mean_ratio:7.2f} "
+        print(f"{'ResNet-' + str(depth):>10} {ours_median:11.2f} {plain_median:17.2f} {ratio:6.2f} {mean_ratio:7.2f} "
               f"{share:>26}")
-    print("ratio = ours / plain images per second from median batch times (target >= 1.0); (mean) from total times")
+    print(f"ratio = ours / {peer} images per second from median batch times (target >= 1.0); (mean) from total "
+          "times")
     if device.type != "cuda":
         print("No CUDA device was present, so the share of the GPU's bf16 peak was not computed.")
-
 
 if __name__ == "__main__":
     main()

@@ -21,6 +21,11 @@ last training batch of an epoch is filled up from the start of the epoch's order
 ``round_batch`` does, so every training batch has ``mini_batch_size`` images. A worker never raises:
 a bad image comes back as a message, which the training loop turns into a ClientError.
 
+Several hosts: when they all hold the same records (``FullyReplicated``), each takes every
+``size``-th position of the epoch's shared order, starting at its rank (training pads the order so
+that all get as many; evaluation splits it exactly); with ``ShardedByS3Key`` each reads only its own
+files. Each host decodes its own batches of ``mini_batch_size`` images.
+
 Workers: on CUDA one per available core but one (at most 16), as the GPU outruns a decoder many
 times over; on the CPU one (a training step there costs a hundred times the decoding of its
 batch, and every other core computes). ``$SAGEMAKER_IMAGE_CLASSIFICATION_WORKERS`` overrides this
@@ -194,22 +199,51 @@ def _targets(labels: list[np.ndarray], num_classes: int, multi_label: bool, chan
 
 
 class EpochBatches(Sampler):
-    """Yields ``(epoch, batch number, indices)``; call :meth:`set_epoch` before iterating."""
+    """Yields ``(epoch, batch number, indices)``; call :meth:`set_epoch` before iterating.
 
-    def __init__(self, count: int, batch_size: int, *, shuffle: bool, fill_last: bool, seed: int) -> None:
+    With ``size`` > 1 the epoch's order (the same on every host: it depends on seed and epoch only)
+    is dealt out to the hosts: this one takes positions ``rank::size``. With ``fill_last`` the order
+    is first padded by wrapping around to a multiple of ``size``, so every host gets the same number
+    of records (as ``DistributedSampler`` does); without it the parts are disjoint and together hold
+    every record exactly once (evaluation). ``limit`` caps the batches of an epoch (the hosts' agreed
+    number of steps).
+    """
+
+    def __init__(self, count: int, batch_size: int, *, shuffle: bool, fill_last: bool, seed: int,
+                 rank: int = 0, size: int = 1, limit: int | None = None) -> None:
         self.count, self.batch_size, self.shuffle = count, batch_size, shuffle
         self.fill_last, self.seed = fill_last, seed
+        self.rank, self.size, self.limit = rank, size, limit
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
+    @property
+    def local_count(self) -> int:
+        """How many records of an epoch this host takes."""
+        if self.size == 1:
+            return self.count
+        if self.fill_last:
+            return -(-self.count // self.size)
+        return len(range(self.rank, self.count, self.size))
+
+    @property
+    def batches_per_epoch(self) -> int:
+        """Batches of an epoch before ``limit``."""
+        return -(-self.local_count // self.batch_size)
+
     def __len__(self) -> int:
-        return -(-self.count // self.batch_size)
+        batches = self.batches_per_epoch
+        return batches if self.limit is None else min(batches, self.limit)
 
     def __iter__(self) -> Iterator[tuple[int, int, np.ndarray]]:
         order = (np.random.default_rng([self.seed, self.epoch]).permutation(self.count) if self.shuffle
                  else np.arange(self.count))
+        if self.size > 1:
+            if self.fill_last:
+                order = np.resize(order, self.local_count * self.size)
+            order = order[self.rank::self.size]
         for number in range(len(self)):
             indices = order[number * self.batch_size:(number + 1) * self.batch_size]
             if self.fill_last and indices.size < self.batch_size:
@@ -220,12 +254,14 @@ class EpochBatches(Sampler):
 class BatchDecoder(Dataset):
     """Decodes one whole batch per item (in a worker process when the loader has workers)."""
 
-    def __init__(self, images: ImageSet, geometry: Geometry, augmentation: str | None, seed: int) -> None:
+    def __init__(self, images: ImageSet, geometry: Geometry, augmentation: str | None, seed: int,
+                 stream: int = 0) -> None:
         self.images, self.geometry, self.augmentation, self.seed = images, geometry, augmentation, seed
+        self.entropy = (1,) if stream == 0 else (1, stream)  # each host its own augmentation stream
 
     def __getitem__(self, item: tuple[int, int, np.ndarray]) -> dict:
         epoch, number, indices = item
-        rng = np.random.default_rng([self.seed, epoch, number, 1]) if self.augmentation else None
+        rng = np.random.default_rng([self.seed, epoch, number, *self.entropy]) if self.augmentation else None
         g = self.geometry
         out = np.empty((indices.size, g.height, g.width, g.channels), np.uint8)
         for position, index in enumerate(indices.tolist()):
@@ -260,9 +296,13 @@ def default_workers(device: torch.device) -> int:
 
 
 def make_loader(images: ImageSet, geometry: Geometry, batch_size: int, *, train: bool, augmentation: str | None,
-                seed: int, workers: int, pin_memory: bool) -> tuple[DataLoader, EpochBatches]:
-    sampler = EpochBatches(len(images), batch_size, shuffle=train, fill_last=train, seed=seed)
-    decoder = BatchDecoder(images, geometry, augmentation if train else None, seed)
+                seed: int, workers: int, pin_memory: bool, rank: int = 0, size: int = 1, stream: int = 0,
+                limit: int | None = None) -> tuple[DataLoader, EpochBatches]:
+    """The loader of one channel. ``rank``/``size``: this host's part of the records when the hosts
+    share one copy of them (see :class:`EpochBatches`); ``stream``: the host's augmentation stream."""
+    sampler = EpochBatches(len(images), batch_size, shuffle=train, fill_last=train, seed=seed, rank=rank, size=size,
+                           limit=limit)
+    decoder = BatchDecoder(images, geometry, augmentation if train else None, seed, stream)
     workers = min(workers, len(sampler))
     loader = DataLoader(decoder, batch_size=None, sampler=sampler, num_workers=workers, pin_memory=pin_memory,
                         persistent_workers=workers > 0, prefetch_factor=4 if workers > 0 else None,

@@ -35,17 +35,39 @@ the earlier epoch), every ``checkpoint_frequency``-th epoch's, the symbol and ``
 (:mod:`.artifact`). ``early_stopping`` ends training once ``early_stopping_patience`` epochs in a
 row (after ``early_stopping_min_epochs``) improved the best validation accuracy by no more than the
 relative ``early_stopping_tolerance``.
+
+Several hosts (``resourceconfig.json`` lists ``algo-1`` .. ``algo-N``) train one model together,
+like MXNet's ``dist_sync`` kvstore: every host joins the job's process group
+(:func:`..common.distributed.join_hosts`, gloo on the CPU, NCCL on GPUs), the model is wrapped in
+``DistributedDataParallel`` (each update averages the gradients of all hosts' batches), and
+
+* ``mini_batch_size`` is each host's batch, as SageMaker documents it ("for the multi-machine
+  training in dist_sync mode, the actual batch size is mini_batch_size*number of machines"); the
+  learning rate is used as given (nothing is scaled with the number of hosts), and the
+  ``lr_scheduler_step`` epochs are counted in ``num_training_samples // mini_batch_size / hosts``
+  updates, as MXNet's ``fit`` counts them with a distributed kvstore;
+* a ``FullyReplicated`` channel (every host holds every record) is dealt out per epoch: host ``r``
+  of ``N`` takes positions ``r::N`` of the epoch's shuffled order; with ``ShardedByS3Key`` each host
+  trains on the files it was given;
+* every host runs the same number of updates per epoch: the fewest batches any host has (DDP's
+  collectives would wait forever otherwise);
+* accuracy counts (training and validation) are summed over the hosts, so every host logs the same
+  ``Epoch[..]`` figures; validation runs with the primary host's batch-norm statistics, i.e. on the
+  model that is saved;
+* only the primary host (``algo-1``) writes the model directory; the early-stopping and best-epoch
+  decisions follow the shared validation accuracy, so they agree on every host.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 import torch
@@ -59,6 +81,9 @@ from .images import Geometry
 from .network import Normalizer, ResNet, build_network
 from .pipeline import ImageSet, available_cpus, batches, class_counts, default_workers, load_image_set, make_loader
 from .pretrained import load_pretrained
+
+if TYPE_CHECKING:
+    from ..common.distributed import HostGroup
 
 logger = logging.getLogger("image-classification")
 
@@ -92,8 +117,16 @@ def select_device() -> torch.device:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
         return torch.device("cuda", 0)
-    torch.set_num_threads(available_cpus())
+    torch.set_num_threads(compute_threads())
     return torch.device("cpu")
+
+
+def compute_threads() -> int:
+    """Every available core, or ``$OMP_NUM_THREADS`` when it is set (several hosts on one machine)."""
+    override = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if override.isdigit() and int(override) > 0:
+        return int(override)
+    return available_cpus()
 
 
 def cpu_has_native_bfloat16() -> bool:
@@ -139,10 +172,11 @@ def make_optimizer(model: nn.Module, hp: dict[str, Any]) -> torch.optim.Optimize
     return torch.optim.RMSprop(groups, lr=lr, alpha=hp["gamma"], eps=hp["eps"])
 
 
-def learning_rate_at(update: int, hp: dict[str, Any]) -> float:
-    """MXNet's MultiFactorScheduler: ×factor once ``update`` passes each step (steps in updates)."""
+def learning_rate_at(update: int, hp: dict[str, Any], hosts: int = 1) -> float:
+    """MXNet's MultiFactorScheduler: ×factor once ``update`` passes each step (steps in updates; an
+    epoch is ``num_training_samples // mini_batch_size`` updates, divided by the number of hosts)."""
     steps = hp["lr_scheduler_step"] or []
-    epoch_size = max(hp["num_training_samples"] // hp["mini_batch_size"], 1)
+    epoch_size = max(hp["num_training_samples"] // hp["mini_batch_size"], 1) / max(hosts, 1)
     passed = sum(1 for step in steps if update > step * epoch_size)
     return hp["learning_rate"] * hp["lr_scheduler_factor"] ** passed
 
@@ -180,6 +214,15 @@ class Accuracy:
                 self.top += (logits.topk(self.top_k, 1).indices == targets[:, None]).any(1).sum()
         self.seen += int(targets.shape[0])
 
+    def combine(self, group: "HostGroup | None") -> None:
+        """Sum the counts over every host of ``group`` (a collective: every host calls it)."""
+        if group is None or group.size == 1:
+            return
+        totals = group.all_reduce_sum(np.array([float(self.correct), float(self.top), float(self.seen)], np.float64))
+        self.correct = torch.tensor(totals[0], dtype=torch.float64, device=self.device)
+        self.top = torch.tensor(totals[1], dtype=torch.float64, device=self.device)
+        self.seen = int(round(totals[2]))
+
     def values(self) -> dict[str, float]:
         seen = max(self.seen, 1)
         result = {"accuracy": float(self.correct) / seen}
@@ -193,14 +236,29 @@ class Accuracy:
 
 
 class Trainer:
-    """One model on one device with its optimiser, loss, precision and data loaders."""
+    """One model on one device with its optimiser, loss, precision and data loaders.
+
+    With a ``group`` of several hosts, ``model`` is the network wrapped in DistributedDataParallel
+    (``network`` is the bare one, for saving and evaluation); the channels named in ``split`` hold
+    every record on every host and are dealt out among the hosts (the others are each host's own
+    shard)."""
 
     def __init__(self, model: ResNet, hp: dict[str, Any], device: torch.device, geometry: Geometry,
-                 *, workers: int | None = None, channels_last: bool = True, seed: int = SEED) -> None:
+                 *, workers: int | None = None, channels_last: bool = True, seed: int = SEED,
+                 group: "HostGroup | None" = None, split: tuple[str, ...] = ()) -> None:
         self.hp, self.device, self.geometry, self.seed = hp, device, geometry, seed
+        self.group = group if group is not None and group.size > 1 else None
+        self.rank, self.size = (self.group.rank, self.group.size) if self.group else (0, 1)
+        self.split = split
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
-        self.model = model.to(device).to(memory_format=self.memory_format)
-        self.optimizer = make_optimizer(self.model, hp)
+        self.network = model.to(device).to(memory_format=self.memory_format)
+        self.model: nn.Module = self.network
+        if self.group is not None:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.model = DistributedDataParallel(self.network, device_ids=[device.index] if device.type == "cuda"
+                                                 else None)
+        self.optimizer = make_optimizer(self.network, hp)
         self.amp_dtype = autocast_dtype(hp["precision_dtype"], device)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         self.normalize = Normalizer(geometry.channels, device, self.memory_format)
@@ -223,8 +281,11 @@ class Trainer:
             return
         pos_weight = None
         if self.hp["use_weighted_loss"]:
-            positives = class_counts(train_set, self.hp["num_classes"])
-            negatives = len(train_set) - positives
+            counts = np.concatenate([class_counts(train_set, self.hp["num_classes"]), [len(train_set)]])
+            if self.group is not None and train_set.channel not in self.split:  # each host has its own shard
+                counts = self.group.all_reduce_sum(counts.astype(np.float64))
+            positives, total = counts[:-1], counts[-1]
+            negatives = total - positives
             pos_weight = torch.tensor(np.where(positives > 0, negatives / np.maximum(positives, 1), 1.0),
                                       dtype=torch.float32, device=self.device)
         self.loss_fn = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
@@ -232,11 +293,26 @@ class Trainer:
     def loader(self, images: ImageSet, *, train: bool):
         key = f"{images.channel}:{train}"
         if key not in self._loaders:
-            self._loaders[key] = make_loader(
+            rank, size = (self.rank, self.size) if images.channel in self.split else (0, 1)
+            loader, sampler = make_loader(
                 images, self.geometry, self.hp["mini_batch_size"], train=train,
                 augmentation=self.hp["augmentation_type"], seed=self.seed, workers=self.workers,
-                pin_memory=self.pin_memory)
+                pin_memory=self.pin_memory, rank=rank, size=size, stream=self.rank)
+            if train and self.group is not None:
+                sampler.limit = self.agreed_steps(images.channel, sampler.batches_per_epoch)
+            self._loaders[key] = (loader, sampler)
         return self._loaders[key]
+
+    def agreed_steps(self, channel: str, batches: int) -> int:
+        """The fewest training batches per epoch of any host: every host runs that many updates."""
+        counts = self.group.all_gather_objects(batches)
+        steps = min(counts)
+        logger.info("Channel '%s': %d batches of %d images per epoch on each of %d hosts (this host has %d)", channel,
+                    steps, self.hp["mini_batch_size"], self.size, batches)
+        if steps < batches:
+            logger.warning("Host %s drops the last %d of its %d batches every epoch: every host runs %d updates per "
+                           "epoch (the fewest any host has)", self.group.current_host, batches - steps, batches, steps)
+        return steps
 
     def _inputs(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.normalize(batch["images"], non_blocking=self.non_blocking)
@@ -248,7 +324,7 @@ class Trainer:
         loader, sampler = self.loader(images, train=True)
         model = self.model.train()
         for batch in batches(loader, sampler, epoch, images.channel):
-            rate = learning_rate_at(self.updates, self.hp)
+            rate = learning_rate_at(self.updates, self.hp, self.size)
             for group in self.optimizer.param_groups:
                 group["lr"] = rate
             x, y = self._inputs(batch)
@@ -276,19 +352,32 @@ class Trainer:
                 logger.info("Epoch[%d] Batch [%d]\tSpeed: %.2f samples/sec\taccuracy=%f", epoch, number + 1,
                             window_seen / max(now - window_start, 1e-9), metric.values()["accuracy"])
                 window_start, window_seen = now, 0
+        metric.combine(self.group)
         return metric.values(), time.perf_counter() - started
 
     @torch.no_grad()
     def evaluate(self, images: ImageSet, epoch: int = 0) -> dict[str, float]:
         loader, sampler = self.loader(images, train=False)
-        model = self.model.eval()
+        self.sync_buffers()
+        model = self.network.eval()
         metric = Accuracy(self.multi_label, self.hp["top_k"], self.device)
         for batch in batches(loader, sampler, epoch, images.channel):
             x, y = self._inputs(batch)
             with self._autocast():
                 logits = model(x)
             metric.update(logits, y)
+        metric.combine(self.group)
         return metric.values()
+
+    def sync_buffers(self) -> None:
+        """The primary host's batch-norm statistics on every host (DDP syncs them before each training
+        forward, and each host's last forward moved its own a little)."""
+        if self.group is None:
+            return
+        import torch.distributed as dist
+
+        for buffer in self.network.buffers():
+            dist.broadcast(buffer, 0)
 
     def close(self) -> None:
         for loader, _ in self._loaders.values():
@@ -393,6 +482,36 @@ class ModelWriter:
         self.kept.add(path)
 
 
+def replicated_channels(env: TrainingEnvironment) -> tuple[str, ...]:
+    """The data channels every host holds whole (``S3DistributionType`` ``FullyReplicated``, the default)."""
+    return tuple(name for name in ("train", "validation")
+                 if (env.channels[name].config.get("S3DistributionType") if name in env.channels else None)
+                 != "ShardedByS3Key")
+
+
+def load_image_sets(env: TrainingEnvironment, hp: dict[str, Any], group: "HostGroup") -> tuple[ImageSet, ImageSet]:
+    """The train and validation sets. With several hosts, one host's ClientError (a missing shard,
+    a bad label) fails every host with it, instead of leaving the others waiting for it."""
+    multi_label = bool(hp["multi_label"])
+    error: ClientError | None = None
+    try:
+        sets = (load_image_set(env, "train", hp["num_classes"], multi_label),
+                load_image_set(env, "validation", hp["num_classes"], multi_label))
+    except ClientError as raised:
+        if group.size == 1:
+            raise
+        error = raised
+    if group.size > 1:
+        reports = group.all_gather_objects(None if error is None else (error.message, error.caused_by))
+        failed = [(group.hosts[rank], report) for rank, report in enumerate(reports) if report is not None]
+        if failed:
+            if error is not None:
+                raise error
+            host, (message, caused_by) = failed[0]
+            raise ClientError(f"Host {host}: {message}", caused_by)
+    return sets
+
+
 def train(env: TrainingEnvironment) -> None:
     hp = env.hyperparameters
     check_consistency(hp)
@@ -400,27 +519,44 @@ def train(env: TrainingEnvironment) -> None:
         if name not in CHANNELS:
             logger.warning("Ignoring channel '%s': image classification reads %s", name, ", ".join(CHANNELS))
     device = select_device()
+    from ..common.distributed import join_hosts
+
+    group = join_hosts(env.hosts, env.current_host, backend="nccl" if device.type == "cuda" else "gloo")
+    try:
+        train_on(env, hp, device, group)
+    finally:
+        group.close()
+
+
+def train_on(env: TrainingEnvironment, hp: dict[str, Any], device: torch.device, group: "HostGroup") -> None:
     log_parameters(hp, device, autocast_dtype(hp["precision_dtype"], device))
     channels, height, width = hp["image_shape"]
     geometry = Geometry(channels, height, width, hp["resize"])
-    multi_label = bool(hp["multi_label"])
-    train_set = load_image_set(env, "train", hp["num_classes"], multi_label)
-    validation_set = load_image_set(env, "validation", hp["num_classes"], multi_label)
+    train_set, validation_set = load_image_sets(env, hp, group)
     logger.info("Found %d images in channel 'train' and %d in channel 'validation'", len(train_set),
                 len(validation_set))
-    if hp["num_training_samples"] != len(train_set):
-        logger.warning("num_training_samples is %d but channel 'train' holds %d images; the learning-rate "
-                       "schedule counts epochs with num_training_samples", hp["num_training_samples"], len(train_set))
-    if len(env.hosts) > 1:
+    split = replicated_channels(env) if group.size > 1 else ()
+    total = len(train_set)
+    if group.size > 1:
+        if "train" not in split:
+            total = int(group.all_reduce_sum(np.array([len(train_set)], np.int64))[0])
+        logger.info("Training on %d hosts as %s (rank %d); channel 'train' is %s; mini_batch_size %d per host, "
+                    "%d per update", group.size, group.current_host, group.rank,
+                    "dealt out among the hosts" if "train" in split else "sharded by S3 key",
+                    hp["mini_batch_size"], hp["mini_batch_size"] * group.size)
+    elif len(env.hosts) > 1:
         logger.info("%d hosts are configured; %s trains on every image it was given", len(env.hosts),
                     env.current_host)
+    if hp["num_training_samples"] != total:
+        logger.warning("num_training_samples is %d but channel 'train' holds %d images; the learning-rate "
+                       "schedule counts epochs with num_training_samples", hp["num_training_samples"], total)
 
     torch.manual_seed(SEED)
     model = build_network(hp["num_layers"], hp["num_classes"], channels)
     initialise(model, env, hp)
-    trainer = Trainer(model, hp, device, geometry)
+    trainer = Trainer(model, hp, device, geometry, group=group, split=split)
     trainer.set_loss(train_set)
-    writer = ModelWriter(env.model_dir, hp)
+    writer = ModelWriter(env.model_dir, hp) if group.is_primary else None
     best: float | None = None
     stale = 0
     try:
@@ -436,11 +572,12 @@ def train(env: TrainingEnvironment) -> None:
             improved = best is None or accuracy > best
             significant = best is None or (accuracy - best) > hp["early_stopping_tolerance"] * max(best, 1e-12)
             if improved:
-                logger.info("Storing the best model with validation accuracy: %f", accuracy)
-                writer.store_best(trainer.model, epoch)
                 best = accuracy
-            if hp["checkpoint_frequency"] and (epoch + 1) % hp["checkpoint_frequency"] == 0:
-                writer.checkpoint(trainer.model, epoch)
+                if writer is not None:
+                    logger.info("Storing the best model with validation accuracy: %f", accuracy)
+                    writer.store_best(trainer.network, epoch)
+            if writer is not None and hp["checkpoint_frequency"] and (epoch + 1) % hp["checkpoint_frequency"] == 0:
+                writer.checkpoint(trainer.network, epoch)
             stale = 0 if (improved and significant) else stale + 1
             if hp["early_stopping"] and epoch + 1 >= hp["early_stopping_min_epochs"] \
                     and stale >= hp["early_stopping_patience"]:
@@ -449,4 +586,5 @@ def train(env: TrainingEnvironment) -> None:
                 break
     finally:
         trainer.close()
+    group.barrier()
     logger.info("Best validation accuracy: %f", best if best is not None else 0.0)

@@ -101,14 +101,21 @@ class WebScaleKMeans:
         if X.shape[0] < self.k:
             raise ValueError(f"k={self.k} is larger than the number of records ({X.shape[0]})")
         rng = np.random.default_rng(self.random_state)
+        state = self.stream(X, rng, on_epoch_end=on_epoch_end)
+        self.shrink(state, rng)
+        return self
+
+    def stream(self, X: np.ndarray, rng: np.random.Generator, *,
+               on_epoch_end: Callable[[int], None] | None = None) -> MicroClusters:
+        """The streaming stage over ``X`` for every epoch: one host's :class:`MicroClusters`."""
+        X = _as_float32_matrix(X)
         state = self.initialize(X, rng)
         for epoch in range(self.epochs):
             for start in range(0, X.shape[0], self.mini_batch_size):
                 self.update(state, X[start:start + self.mini_batch_size])
             if on_epoch_end is not None:
                 on_epoch_end(epoch)
-        self.shrink(state, rng)
-        return self
+        return state
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         labels, _ = nearest_centers(_as_float64_matrix(X), self.cluster_centers_.astype(np.float64))

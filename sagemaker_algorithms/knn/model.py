@@ -70,9 +70,16 @@ def dumps_model(estimator: KNearestNeighbors, *, sample_size: int | None = None)
         arrays.update(reducer.arrays())
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
-        archive.writestr(PARAMS_MEMBER, json.dumps(params, indent=1, sort_keys=True))
-        archive.writestr(ARRAYS_MEMBER, ndarray.dumps(arrays))
+        # a fixed member time: the same model is the same bytes (writestr would stamp the current time)
+        archive.writestr(_member(PARAMS_MEMBER), json.dumps(params, indent=1, sort_keys=True))
+        archive.writestr(_member(ARRAYS_MEMBER), ndarray.dumps(arrays))
     return buffer.getvalue()
+
+
+def _member(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.external_attr = 0o644 << 16
+    return info
 
 
 def save_model(path: Path, estimator: KNearestNeighbors, **kwargs) -> None:

@@ -21,8 +21,14 @@ Steps and log lines (after the real container's, LOG-KNN):
    it, ``Test data is not provided.``
 
 Randomness (sampling keys, projections) comes from one generator seeded per host, so a job is
-reproducible. Multi-host: the emulator runs one worker over every shard; per-host reservoirs would
-merge with :meth:`~.sampling.Reservoir.merge`.
+reproducible.
+
+Several hosts (``InstanceCount`` > 1) join through ``torch.distributed``
+(:mod:`..common.distributed`): each draws a reservoir of up to ``sample_size`` rows from its own
+records, the primary host merges them (:meth:`~.sampling.Reservoir.merge` keeps the smallest keys
+of all, which is a uniform sample of the union), builds the index and writes the model; the model
+goes back to every host, which scores its part of ``test``, and the counts are added up across
+hosts, so every host logs the job's figures.
 """
 
 from __future__ import annotations
@@ -34,12 +40,14 @@ import time
 import numpy as np
 
 from ..common import contract
+from ..common.distributed import HostGroup, join_hosts
 from ..common.errors import ClientError
 from ..common.logs import progress_metric_line, quality_metric_line, score_line, throughput_metric_line
 from ..common.training import Channel, TrainingEnvironment, iter_channel_batches
 from .estimator import KNearestNeighbors, evaluate
 from .hyperparameters import SCHEMA
 from .model import save_model
+from .sampling import Reservoir
 
 logger = logging.getLogger("knn")
 
@@ -87,14 +95,25 @@ def labelled_batches(channel: Channel, feature_dim: int):
 
 def train(env: TrainingEnvironment) -> None:
     hp = env.hyperparameters
-    host = env.current_host
     for name in env.channels:
         if name not in CHANNELS:
             logger.warning("Ignoring channel '%s': k-NN reads only 'train' and 'test'", name)
     train_channel = env.require_channel("train")
-    feature_dim, sample_size = hp["feature_dim"], hp["sample_size"]
     _log_index_settings(hp)
+    with join_hosts(env.hosts, env.current_host) as group:
+        estimator = _train(env, group, train_channel)
+        if env.channel("test") is None:
+            logger.info("Test data is not provided.")
+            return
+        estimator = group.broadcast_object(estimator)
+        _evaluate_test(env, group, estimator, hp["mini_batch_size"])
 
+
+def _train(env: TrainingEnvironment, group: HostGroup, train_channel: Channel) -> KNearestNeighbors | None:
+    """Sample, merge the hosts' samples, index and save; the estimator on the primary host, else None."""
+    hp = env.hyperparameters
+    host = env.current_host
+    feature_dim, sample_size = hp["feature_dim"], hp["sample_size"]
     estimator = KNearestNeighbors(
         hp["k"], sample_size=sample_size, predictor_type=hp["predictor_type"],
         dimension_reduction_type=hp["dimension_reduction_type"],
@@ -108,13 +127,24 @@ def train(env: TrainingEnvironment) -> None:
     rng = np.random.default_rng(estimator.random_state)
     reservoir = estimator.new_reservoir(rng)
     started = time.perf_counter()
-    for features, labels in labelled_batches(train_channel, feature_dim):
-        reservoir.add(features, labels)
+    if train_channel.files or group.size == 1:  # a host may get no object of a ShardedByS3Key channel
+        for features, labels in labelled_batches(train_channel, feature_dim):
+            reservoir.add(features, labels)
     elapsed = max(time.perf_counter() - started, 1e-9)
     logger.info("processed a total of %d examples", reservoir.rows_seen)
     logger.info(progress_metric_line(host, 100.0))
     logger.info(throughput_metric_line(host, reservoir.rows_seen / elapsed))
 
+    if group.size > 1:
+        parts = group.gather_objects(reservoir)
+        if parts is None:
+            logger.info("Sent a reservoir sample of %d records to %s", min(reservoir.rows_seen, sample_size),
+                        group.primary_host)
+            return None
+        reservoir = Reservoir.merge(parts, size=sample_size)
+        logger.info("Merged the reservoir samples of %d hosts (%d records seen)", group.size, reservoir.rows_seen)
+        if reservoir.rows_seen == 0:
+            raise ClientError(f"No records were found in channel '{train_channel.name}' on any host")
     data, labels = reservoir.sample()
     nans = int(np.count_nonzero(~np.isfinite(data)) + np.count_nonzero(~np.isfinite(labels)))
     logger.info("Got reservoir sample from %s: data=%s, labels=%s, NaNs=%d", host, data.shape, labels.shape, nans)
@@ -139,8 +169,7 @@ def train(env: TrainingEnvironment) -> None:
     path = env.model_dir / contract.model_file_name(host)
     save_model(path, estimator, sample_size=sample_size)
     logger.info("Saved the model to %s", path)
-
-    _evaluate_test(env, estimator, hp["mini_batch_size"])
+    return estimator
 
 
 def _log_index_settings(hp: dict) -> None:
@@ -160,25 +189,28 @@ def _log_index_settings(hp: dict) -> None:
                 "approximation", index_type)
 
 
-def _evaluate_test(env: TrainingEnvironment, estimator: KNearestNeighbors, batch_size: int) -> None:
-    channel = env.channel("test")
-    if channel is None:
-        logger.info("Test data is not provided.")
-        return
+def _evaluate_test(env: TrainingEnvironment, group: HostGroup, estimator: KNearestNeighbors,
+                   batch_size: int) -> None:
+    channel = env.require_channel("test")
     predicted, truth = [], []
-    for features, labels in labelled_batches(channel, estimator.feature_dim_):
-        if not (np.isfinite(features).all() and np.isfinite(labels).all()):
-            raise ClientError("The test data contains NaN or infinite values")
-        for start in range(0, features.shape[0], batch_size):
-            logger.info("Searching index...")
-            predicted.append(estimator.predict(features[start:start + batch_size]))
-            truth.append(labels[start:start + batch_size])
-    predicted_all, truth_all = np.concatenate(predicted), np.concatenate(truth)
+    if channel.files or group.size == 1:  # a host may get no object of a ShardedByS3Key channel
+        share = group.share(channel.config)
+        for features, labels in labelled_batches(channel, estimator.feature_dim_):
+            features, labels = features[share], labels[share]
+            if not (np.isfinite(features).all() and np.isfinite(labels).all()):
+                raise ClientError("The test data contains NaN or infinite values")
+            for start in range(0, features.shape[0], batch_size):
+                logger.info("Searching index...")
+                predicted.append(estimator.predict(features[start:start + batch_size]))
+                truth.append(labels[start:start + batch_size])
+    rows = sum(len(part) for part in truth)
+    mean = evaluate(estimator.predictor_type, np.concatenate(predicted), np.concatenate(truth)) if rows else 0.0
+    total, rows = group.all_reduce_sum(np.array([mean * rows, rows], np.float64))
+    value = float(total / max(rows, 1))
     host = env.current_host
     if estimator.predictor_type == "classifier":
         name, kind = "accuracy", "score"
     else:
         name, kind = "mse", "loss"
-    value = evaluate(estimator.predictor_type, predicted_all, truth_all)
     logger.info(score_line("test", host, name, value))
     logger.info(quality_metric_line(host, "test", name, value, kind=kind))

@@ -7,9 +7,10 @@ The emulator lays out a workspace per host exactly like ``/opt/ml`` (see
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable, Protocol, Sequence
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,43 @@ class Backend(Protocol):
     def start_serving(self, launch: ServingLaunch, on_output: OutputCallback) -> ServingInstance: ...
 
     def shutdown(self) -> None: ...
+
+
+class HostRun(Protocol):
+    """One host of a training job, as :func:`wait_for_hosts` watches it."""
+
+    def poll(self) -> int | None:
+        """The host's exit status (every output line forwarded), or None while it runs."""
+
+    def stop(self, grace_seconds: float) -> None: ...
+
+
+HOST_POLL_SECONDS = 0.05
+FAILED_PEERS_GRACE_SECONDS = 5.0
+
+
+def wait_for_hosts(hosts: Sequence[HostRun], timeout: float | None) -> int | None:
+    """The job's exit status once it is settled, or None if it is still running after ``timeout``.
+
+    Settled means every host exited (0 when all succeeded), or one host failed: as on SageMaker, the
+    first failure ends the job, so the other hosts, which would wait for it in a collective
+    operation, are stopped and the failed host's status is returned.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        codes = [host.poll() for host in hosts]
+        failed = next((code for code in codes if code not in (None, 0)), None)
+        if failed is not None:
+            for host, code in zip(hosts, codes):
+                if code is None:
+                    host.stop(FAILED_PEERS_GRACE_SECONDS)
+            return failed
+        if all(code == 0 for code in codes):
+            return 0
+        if deadline is not None and time.monotonic() >= deadline:
+            return None
+        time.sleep(HOST_POLL_SECONDS if deadline is None else
+                   max(0.0, min(HOST_POLL_SECONDS, deadline - time.monotonic())))
 
 
 BACKENDS = ("auto", "process", "docker")

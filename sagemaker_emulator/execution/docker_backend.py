@@ -6,10 +6,12 @@ the emulator's own images (:mod:`.images`, built by ``containers/build.py``) wit
 ``SAGEMAKER_ALGORITHM`` set; any other image URI is a user's own image, taken from the local engine
 (pulled only when a registry answers).
 
-Training: one container per host, named after the host (``algo-1``) on a network of the job's own
-(``--network none`` with EnableNetworkIsolation), with the CPU and memory of its instance type
-(capped by the host's) and its GPUs when the host has some. Until multi-host training lands, only
-``algo-1`` runs, reading every shard (``runs_every_host`` is False, as on the process backend).
+Training: one container per host, named after the host (``algo-1`` .. ``algo-N``, resolvable on a
+bridge network of the job's own), with the CPU and memory of its instance type (capped by the
+host's) and its GPUs when the host has some. The built-ins' hosts join through ``torch.distributed``
+at ``algo-1:7777``, so a multi-host job of a NumPy algorithm runs in the torch image, which carries
+the same algorithms. EnableNetworkIsolation: ``--network none`` for one host; for several, an
+``internal`` network, which lets the hosts reach each other and nothing else.
 
 Serving: one container per instance, port 8080 published on 127.0.0.1 at a port the engine picks.
 
@@ -36,7 +38,13 @@ from typing import Any, Callable
 
 from sagemaker_algorithms.common import contract
 from sagemaker_emulator.execution import images
-from sagemaker_emulator.execution.backends import BackendError, OutputCallback, ServingLaunch, TrainingLaunch
+from sagemaker_emulator.execution.backends import (
+    BackendError,
+    OutputCallback,
+    ServingLaunch,
+    TrainingLaunch,
+    wait_for_hosts,
+)
 from sagemaker_emulator.execution.instance_types import InstanceType, instance_type
 
 log = logging.getLogger(__name__)
@@ -95,7 +103,7 @@ class ContainerHandle:
     """One container: a thread forwards its output line by line, another waits for its exit and
     then removes it (after the last line is forwarded)."""
 
-    def __init__(self, container: Any, label: str, on_output: OutputCallback, since: int | None = None,
+    def __init__(self, container: Any, label: str, on_output: OutputCallback, since: float | None = None,
                  on_removed: Callable[["ContainerHandle"], None] | None = None,
                  closed: threading.Event | None = None) -> None:
         self.container = container
@@ -118,7 +126,7 @@ class ContainerHandle:
         except Exception:  # noqa: BLE001 - a failing sink must not stop the stream
             pass
 
-    def _forward(self, since: int | None) -> None:
+    def _forward(self, since: float | None) -> None:
         pending = b""
         try:
             for chunk in self.container.logs(stream=True, follow=True, stdout=True, stderr=True, since=since):
@@ -148,6 +156,9 @@ class ContainerHandle:
 
     def exited(self) -> bool:
         return self._exited.is_set()
+
+    def poll(self) -> int | None:
+        return self.exit_code if self._exited.is_set() else None
 
     def wait(self, timeout: float | None) -> int | None:
         return self.exit_code if self._exited.wait(timeout) else None
@@ -180,18 +191,11 @@ class DockerTraining:
         self._cleaned = False
 
     def wait(self, timeout: float | None = None) -> int | None:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        codes = []
-        for container in self.containers:
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            code = container.wait(remaining)
-            if code is None:
-                return None
-            codes.append(code)
-        if not self._cleaned:  # off the job's path: the network goes once its containers have
+        code = wait_for_hosts(self.containers, timeout)
+        if code is not None and not self._cleaned:  # off the job's path: the network goes once its containers have
             self._cleaned = True
             threading.Thread(target=self._cleanup_when_removed, name="job-network-cleanup", daemon=True).start()
-        return next((code for code in codes if code != 0), 0)
+        return code
 
     def _cleanup_when_removed(self) -> None:
         for container in self.containers:
@@ -238,7 +242,7 @@ class AdoptedServing:
 
 class DockerBackend:
     name = "docker"
-    runs_every_host = False  # one worker (algo-1) until multi-host training lands
+    runs_every_host = True
 
     def __init__(self, data_dir: Path, client: Any = None) -> None:
         self.data_dir = str(Path(data_dir).resolve())
@@ -302,22 +306,25 @@ class DockerBackend:
     def start_training(self, launch: TrainingLaunch, on_output: OutputCallback) -> DockerTraining:
         hosts = sorted(launch.workspaces)
         kind = instance_type(launch.instance_type)
-        image, own, user = self._resolve(launch.image, launch.algorithm, kind, on_output, hosts[0])
-        environment = {**launch.environment, "TRAINING_JOB_NAME": launch.job_name, **own}
         first = hosts[0]
-        running = hosts if self.runs_every_host else [first]
-        for idle in hosts[1:] if not self.runs_every_host else []:
-            on_output(idle, f"{idle}: the docker backend runs a single worker ({first}) that reads every shard; "
-                            "this host takes no part in the job.")
+        image, own, user = self._resolve(launch.image, launch.algorithm, kind, on_output, first,
+                                         multi_host=len(hosts) > 1)
+        environment = {**launch.environment, "TRAINING_JOB_NAME": launch.job_name, **own}
         labels = {ROLE_LABEL: "training", JOB_LABEL: launch.job_name}
         token = secrets.token_hex(3)
         network = None
-        if launch.network_isolation:
+        isolated = launch.network_isolation
+        if isolated and len(hosts) == 1:
             on_output(first, f"{first}: EnableNetworkIsolation: the container runs with no network.")
         else:
+            if isolated:
+                on_output(first, f"{first}: EnableNetworkIsolation: the hosts reach each other and nothing else.")
             try:
-                network = self._create_network(f"{self.prefix}-{_name_part(launch.job_name)}-{token}", labels)
+                network = self._create_network(f"{self.prefix}-{_name_part(launch.job_name)}-{token}", labels,
+                                               internal=isolated)
             except BackendError as error:  # e.g. the engine's address pools are used up
+                if isolated:
+                    raise
                 log.warning("training job %s: %s; using the default bridge network", launch.job_name, error)
                 network = "bridge"
         handles: list[ContainerHandle] = []
@@ -327,7 +334,7 @@ class DockerBackend:
                 self._remove_network(network)
 
         try:
-            for host in running:
+            for host in hosts:
                 container = self._run(
                     image, ["train"], launch.workspaces[host], environment, kind, user,
                     name=f"{self.prefix}-{_name_part(launch.job_name)}-{host}-{token}",
@@ -394,9 +401,39 @@ class DockerBackend:
             adopted.append(AdoptedServing(labels, DockerServing(handle, url)))
         return adopted
 
+    def adopt_training(self, job_name: str, hosts: list[str], on_output: OutputCallback,
+                       since_ms: dict[str, int | None]) -> DockerTraining | None:
+        """The containers of a training job that an earlier emulator started, when every host's is
+        still there (running, or exited and not yet removed), with their output forwarded again from
+        just after the last line on record (``since_ms``); None when any is missing."""
+        found = {container.labels.get(HOST_LABEL): container
+                 for container in self._owned_containers({ROLE_LABEL: "training", JOB_LABEL: job_name})}
+        if sorted(host for host in found if host) != sorted(hosts):
+            return None
+        handles = []
+        for host in sorted(hosts):
+            last = since_ms.get(host)
+            since = (last + 1) / 1000 if last else None
+            handles.append(self._track(ContainerHandle(found[host], host, on_output, since=since,
+                                                       on_removed=self._untrack, closed=self._closed)))
+        networks = [network for network in self._owned_networks()
+                    if (network.attrs.get("Labels") or {}).get(JOB_LABEL) == job_name]
+        for network in networks:
+            with self._lock:
+                self._networks[network.name] = network
+
+        def cleanup() -> None:
+            for network in networks:
+                self._remove_network(network)
+
+        return DockerTraining(handles, cleanup)
+
     def remove_strays(self, keep: set[str]) -> list[str]:
-        """Remove every container and network of this data directory but ``keep`` (container ids)."""
+        """Remove every container and network of this data directory but ``keep`` (container ids)
+        and the containers this backend watches (adopted training hosts)."""
         removed = []
+        with self._lock:
+            keep = keep | set(self._handles)
         for container in self._owned_containers({}):
             if container.id in keep:
                 continue
@@ -429,7 +466,7 @@ class DockerBackend:
 
     # -- helpers -----------------------------------------------------------------------------
     def _resolve(self, image_uri: str, algorithm: str | None, kind: InstanceType, on_output: OutputCallback,
-                 label: str) -> tuple[str, dict[str, str], str | None]:
+                 label: str, multi_host: bool = False) -> tuple[str, dict[str, str], str | None]:
         """The image to run, its environment and the user to run it as."""
         gpus = self._gpus_for(kind)
         if kind.gpus and not gpus:
@@ -437,11 +474,11 @@ class DockerBackend:
         if algorithm is None:
             self._require_user_image(image_uri)
             return image_uri, {}, None
-        image = images.image_for_algorithm(algorithm, gpu=bool(gpus))
+        image = images.image_for_algorithm(algorithm, gpu=bool(gpus), multi_host=multi_host)
         found = self._image(image)
         if found is None and image == images.TORCH_CUDA_IMAGE:
             on_output(label, f"{image} is not built ({images.build_hint(image)}): running the CPU image.")
-            image = images.image_for_algorithm(algorithm)
+            image = images.image_for_algorithm(algorithm, multi_host=multi_host)
             found = self._image(image)
         if found is None:
             raise BackendError(
@@ -548,10 +585,11 @@ class DockerBackend:
         with self._lock:
             self._handles.pop(handle.id, None)
 
-    def _create_network(self, name: str, labels: dict[str, str]) -> Any:
+    def _create_network(self, name: str, labels: dict[str, str], internal: bool = False) -> Any:
         try:
             network = self.client.networks.create(
-                name, driver="bridge", labels={DATA_DIR_LABEL: self.data_dir, **labels, ROLE_LABEL: "network"}
+                name, driver="bridge", internal=internal,
+                labels={DATA_DIR_LABEL: self.data_dir, **labels, ROLE_LABEL: "network"},
             )
         except Exception as error:  # noqa: BLE001
             raise BackendError(f"Docker could not create the job's network {name}: {_first_line(error)}") from error

@@ -6,7 +6,8 @@ container (see ``containers/README.md``).
 
 =====================================================  ===============================================
 ``sagemaker-emulator/algorithms-numpy:<version>``      kmeans, knn, linear-learner (numpy only)
-``sagemaker-emulator/algorithms-torch:<version>``      image-classification (torch CPU + Pillow)
+``sagemaker-emulator/algorithms-torch:<version>``      image-classification (torch CPU + Pillow), and
+                                                       every built-in on several hosts (torch.distributed)
 ``sagemaker-emulator/algorithms-torch:<version>-cuda``  the same with torch's CUDA build (GPU hosts)
 ``sagemaker-emulator/base:bookworm``                   the base built locally (debootstrap)
 ``sagemaker-emulator/emulator:<version>``              the emulator itself (docker-compose.yml)
@@ -41,8 +42,12 @@ ALGORITHM_IMAGES: dict[str, tuple[str, str]] = {
 }
 
 
-def image_for_algorithm(algorithm: str, gpu: bool = False) -> str:
+def image_for_algorithm(algorithm: str, gpu: bool = False, multi_host: bool = False) -> str:
+    """The image that runs a built-in: its own, or the torch image (which carries every algorithm)
+    when its hosts must join through torch.distributed."""
     target, image = ALGORITHM_IMAGES.get(algorithm, ("numpy", NUMPY_IMAGE))
+    if multi_host:
+        target, image = "torch", TORCH_IMAGE
     return TORCH_CUDA_IMAGE if gpu and target == "torch" else image
 
 

@@ -4,31 +4,39 @@ running ``python -m sagemaker_algorithms train|serve`` in its own workspace.
 Children die with the emulator: they get PR_SET_PDEATHSIG on Linux, and are spawned from one
 long-lived thread (the signal follows the thread that forked). Each child leads its own process
 group so that stopping it stops whatever it started.
+
+A training job with ``InstanceCount`` N runs N children, one per host, which join through
+``torch.distributed`` on the loopback interface (``MASTER_ADDR=127.0.0.1`` and a free
+``MASTER_PORT``); the CPU threads of BLAS/OpenMP are split between them. Without torch installed,
+one child (``algo-1``) trains alone on every shard (``runs_every_host`` is False) and the other hosts
+say so in their log streams.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import ctypes
+import importlib.util
 import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import IO
 
-from sagemaker_algorithms.common import contract
+from sagemaker_algorithms.common import contract, distributed
 from sagemaker_emulator.execution.backends import (
     BackendError,
     OutputCallback,
     ServingLaunch,
     TrainingLaunch,
+    wait_for_hosts,
 )
 
 _PR_SET_PDEATHSIG = 1
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec
@@ -71,6 +79,11 @@ class ChildProcess:
         self._reader.join(5)  # every line is forwarded before the exit status is reported
         return code
 
+    def poll(self) -> int | None:
+        if self.process.poll() is None:
+            return None
+        return self.wait(None)
+
     def stop(self, grace_seconds: float) -> None:
         if self.process.poll() is not None:
             return
@@ -94,15 +107,7 @@ class ProcessTraining:
         self.children = children
 
     def wait(self, timeout: float | None = None) -> int | None:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        codes = []
-        for child in self.children:
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            code = child.wait(remaining)
-            if code is None:
-                return None
-            codes.append(code)
-        return next((code for code in codes if code != 0), 0)
+        return wait_for_hosts(self.children, timeout)
 
     def stop(self, grace_seconds: float) -> None:
         for child in self.children:
@@ -130,24 +135,41 @@ class ProcessServing:
 class ProcessBackend:
     name = "process"
 
-    def __init__(self) -> None:
+    def __init__(self, cpus: int | None = None) -> None:
         # Children are forked from this one thread, which lives as long as the backend.
         self._spawner = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="spawner")
+        self.cpus = cpus or os.cpu_count() or 1
+        # The built-ins' hosts cooperate through torch.distributed, an optional dependency.
+        self.runs_every_host = importlib.util.find_spec("torch") is not None
 
     def start_training(self, launch: TrainingLaunch, on_output: OutputCallback) -> ProcessTraining:
         algorithm = self._require_builtin(launch.image, launch.algorithm)
         hosts = sorted(launch.workspaces)
-        # One worker until multi-host training lands: algo-1 reads every shard; the others stay idle.
         first = hosts[0]
-        for idle in hosts[1:]:
-            on_output(
-                idle,
-                f"{idle}: the process backend runs a single worker ({first}) that reads every shard; "
-                f"this host takes no part in the job.",
-            )
-        environment = self._environment(launch.workspaces[first], algorithm, launch.environment)
-        child = self._spawn(["train"], environment, launch.workspaces[first], first, on_output)
-        return ProcessTraining([child])
+        extra = dict(launch.environment)
+        if len(hosts) > 1 and not self.runs_every_host:
+            extra[distributed.SINGLE_WORKER_ENV] = "1"
+            for idle in hosts[1:]:
+                on_output(idle, f"{idle}: torch is not installed, so the process backend runs a single worker "
+                                f"({first}) that reads every shard; this host takes no part in the job "
+                                "(pip install 'sagemaker-emulator[torch]' for cooperating hosts).")
+            hosts = [first]
+        elif len(hosts) > 1:
+            extra.setdefault(distributed.MASTER_ADDR_ENV, "127.0.0.1")
+            extra.setdefault(distributed.MASTER_PORT_ENV, str(free_port()))
+            threads = str(max(1, self.cpus // len(hosts)))  # each host gets its share of the CPUs
+            for variable in THREAD_VARIABLES:
+                extra.setdefault(variable, threads)
+        children = []
+        try:
+            for host in hosts:
+                environment = self._environment(launch.workspaces[host], algorithm, extra)
+                children.append(self._spawn(["train"], environment, launch.workspaces[host], host, on_output))
+        except BaseException:
+            for child in children:
+                child.stop(0)
+            raise
+        return ProcessTraining(children)
 
     def start_serving(self, launch: ServingLaunch, on_output: OutputCallback) -> ProcessServing:
         algorithm = self._require_builtin(launch.image, launch.algorithm)

@@ -140,6 +140,13 @@ class LogStore:
                 ),
             )
 
+    def last_event_ms(self, group: str, stream: str) -> int | None:
+        """The timestamp of a stream's last event (ms), or None when it has none."""
+        self.flush()
+        row = self.db.query_one("SELECT last_event FROM log_streams WHERE group_name = ? AND name = ?",
+                                (group, stream))
+        return row["last_event"] if row else None
+
     def messages(self, group: str, stream_prefix: str = "") -> list[tuple[str, str]]:
         """(stream, message) of every event in a group, for tests and diagnostics."""
         self.flush()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import threading
+import time
 
 import pytest
 
@@ -33,6 +35,29 @@ def test_knn_flow_in_containers(docker_emulator, mnist_subset):
 
 def test_linear_learner_flow_in_containers(docker_emulator, mnist_subset):
     _integration_test("test_linear_learner", "test_binary_classifier_train_deploy_predict")(docker_emulator, mnist_subset)
+
+
+def test_kmeans_on_two_hosts_in_containers(docker_emulator, docker_client, torch_image, mnist_subset):
+    """Two containers on the job's network, joined through torch.distributed at algo-1:7777, in the
+    torch image (which carries every built-in); the same checks as on the process backend."""
+    seen: set[tuple[str, str]] = set()
+    stop = threading.Event()
+
+    def watch() -> None:  # the job's containers, while it runs
+        while not stop.is_set():
+            found = owned_containers(docker_client, docker_emulator.data_dir, role="training")
+            seen.update((c.labels["org.sagemaker-emulator.host"], c.image.tags[0]) for c in found)
+            time.sleep(0.2)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        _integration_test("test_multihost_training", "test_kmeans_on_two_hosts_matches_one_host")(
+            docker_emulator, mnist_subset)
+    finally:
+        stop.set()
+        watcher.join(5)
+    assert ("algo-2", torch_image) in seen, seen
 
 
 def test_endpoint_container_is_labelled_limited_and_published_on_loopback(docker_emulator, docker_client, mnist_subset):

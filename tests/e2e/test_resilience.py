@@ -1,6 +1,6 @@
 """Endpoints on the docker backend survive what SageMaker's survive: a dead instance is replaced,
-UpdateEndpoint drops no request, and an emulator restart adopts the containers still serving and
-leaves no stray behind."""
+UpdateEndpoint drops no request, and an emulator restart adopts the containers still serving or
+training and leaves no stray behind."""
 
 from __future__ import annotations
 
@@ -116,7 +116,7 @@ def test_restart_adopts_serving_containers_and_removes_the_rest(fresh_docker_emu
     sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=endpoint)
     wait_in_service(sagemaker, endpoint)
     (serving,) = owned_containers(docker_client, data_dir, role="serving")
-    job, _ = create_job(sagemaker, s3, user_image, {"epochs": "1", "sleep_seconds": "300"})
+    job, _ = create_job(sagemaker, s3, user_image, {"epochs": "1", "sleep_seconds": "20"})
     deadline = time.monotonic() + 60
     while not owned_containers(docker_client, data_dir, role="training"):
         assert time.monotonic() < deadline
@@ -129,11 +129,26 @@ def test_restart_adopts_serving_containers_and_removes_the_rest(fresh_docker_emu
     sagemaker, runtime = server.client("sagemaker"), server.client("sagemaker-runtime")
     assert sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "InService"
     assert predict(runtime, endpoint)["predictions"] == [13.0]  # served by the adopted container
-    assert [c.id for c in owned_containers(docker_client, data_dir)] == [serving.id]
-    description = sagemaker.describe_training_job(TrainingJobName=job)
-    assert description["TrainingJobStatus"] == "Failed"
-    assert description["FailureReason"].startswith("InternalServerError")
     assert "adopted 1 running instance" in server.log_text()
+    # the training container was adopted too: the job goes on, its output still reaches its log stream
+    assert sagemaker.describe_training_job(TrainingJobName=job)["TrainingJobStatus"] == "InProgress"
+    assert f"training job {job}: adopted its 1 running host(s)" in server.log_text()
+    description = wait_for_job(sagemaker, job)
+    assert description["TrainingJobStatus"] == "Completed", description.get("FailureReason")
+    assert description["ModelArtifacts"]["S3ModelArtifacts"].endswith(f"/{job}/output/model.tar.gz")
+    metrics = {m["MetricName"]: m["Value"] for m in description["FinalMetricDataList"]}
+    assert metrics["train:loss"] == 1.0  # recorded before the restart, kept
+    logs = server.client("logs")
+    (stream,) = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs",
+                                          logStreamNamePrefix=job)["logStreams"]
+    messages = [e["message"] for e in logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs",
+                                                          logStreamName=stream["logStreamName"],
+                                                          startFromHead=True)["events"]]
+    assert messages.count("epoch=1 train_loss=1.0000") == 1 and messages.count("training done") == 1, messages
+    deadline = time.monotonic() + 30
+    while [c.id for c in owned_containers(docker_client, data_dir)] != [serving.id]:
+        assert time.monotonic() < deadline, "the adopted training container was not removed"
+        time.sleep(0.2)
 
     # the adopted instance is supervised like any other
     docker_client.containers.get(serving.id).kill()

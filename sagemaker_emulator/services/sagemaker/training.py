@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from sagemaker_algorithms.common import contract
 from sagemaker_emulator.execution.backends import BackendError, TrainingLaunch
@@ -63,8 +63,12 @@ class TrainingService:
 
     # -- called by the operations ------------------------------------------------------------
     def submit(self, name: str) -> None:
+        self._start_thread(name, self._execute)
+
+    def _start_thread(self, name: str, body: Callable[..., None], *args: Any) -> None:
         job = RunningJob(name)
-        job.thread = threading.Thread(target=self._run, args=(job,), name=f"training-{name}", daemon=True)
+        job.thread = threading.Thread(target=self._run, args=(job, body, *args), name=f"training-{name}",
+                                      daemon=True)
         with self._lock:
             self._running[name.lower()] = job
         job.thread.start()
@@ -77,19 +81,43 @@ class TrainingService:
 
     # -- lifecycle of the emulator -----------------------------------------------------------
     def recover(self) -> None:
-        """A job that was running when the emulator went away is never left InProgress."""
+        """A job that was running when the emulator went away is never left InProgress: its hosts
+        are adopted where the backend still has them all (docker containers outlive the emulator),
+        and the job goes on; otherwise it ends as Failed (or Stopped, if it was being stopped)."""
+        adopt = getattr(self.backend, "adopt_training", None)
         for document in self.store.scan(KIND, statuses=("InProgress", "Stopping")):
+            name = document["TrainingJobName"]
             for pid in document.get("_ProcessIds", []):
                 kill_stray_process(pid, document.get("_Workspace", "\0"))
             stopping = document["TrainingJobStatus"] == "Stopping"
+            if adopt is not None and self._adopt(document, adopt):
+                if stopping:
+                    self.request_stop(name)
+                continue
             self._finish(
-                document["TrainingJobName"],
+                name,
                 "Stopped" if stopping else "Failed",
                 "Stopped" if stopping else "Failed",
                 "Training job stopped" if stopping else "Training job failed",
                 failure=None if stopping else "InternalServerError: The emulator stopped while the training job "
                 "was running, so the job could not finish. Start it again.",
             )
+
+    def _adopt(self, document: dict[str, Any], adopt: Callable[..., Any]) -> bool:
+        streams = document.get("_LogStreams") or {}
+        hosts = contract.host_names(document["ResourceConfig"]["InstanceCount"])
+        if document.get("SecondaryStatus") != "Training" or sorted(streams) != hosts or not document.get("_Workspace"):
+            return False  # not started yet, or staged by an emulator that did not record its streams
+        algorithm = algorithm_for_image(document["AlgorithmSpecification"].get("TrainingImage", ""))
+        metrics = MetricCollector(_metric_definitions(document, algorithm), builtin=algorithm is not None)
+        metrics.restore(document.get("FinalMetricDataList") or [])
+        since = {host: self.logs.last_event_ms(LOG_GROUP, stream) for host, stream in streams.items()}
+        execution = adopt(document["TrainingJobName"], hosts, self._output_sink(streams, metrics), since)
+        if execution is None:
+            return False
+        log.info("training job %s: adopted its %d running host(s)", document["TrainingJobName"], len(hosts))
+        self._start_thread(document["TrainingJobName"], self._resume, execution, metrics)
+        return True
 
     def shutdown(self) -> None:
         self._shutting_down = True
@@ -102,9 +130,9 @@ class TrainingService:
                 job.thread.join(STOP_GRACE_SECONDS + 5)
 
     # -- the job thread ----------------------------------------------------------------------
-    def _run(self, job: RunningJob) -> None:
+    def _run(self, job: RunningJob, body: Callable[..., None], *args: Any) -> None:
         try:
-            self._execute(job)
+            body(job, *args)
         except Exception as error:  # a bug here must still end the job
             log.exception("training job %s: internal error", job.name)
             self._finish(job.name, "Failed", "Failed", "Training job failed",
@@ -145,11 +173,7 @@ class TrainingService:
             self.transition(name, "Training", "Downloading the training image")
             streams = self._open_log_streams(name, hosts)
             metrics = MetricCollector(_metric_definitions(document, algorithm), builtin=algorithm is not None)
-
-            def on_output(host: str, line: str) -> None:
-                self.logs.append(LOG_GROUP, streams[host], [(now_ms(), line)])
-                metrics.observe(line)
-
+            on_output = self._output_sink(streams, metrics)
             try:
                 execution = self.backend.start_training(
                     TrainingLaunch(name, image, algorithm.name if algorithm else None, workspaces,
@@ -162,46 +186,69 @@ class TrainingService:
                 raise JobFailed(f"ClientError: {error}") from error
             self.store.update(KIND, name, lambda d: d.update(_ProcessIds=execution.process_ids()))
             self.transition(name, "Training", "Training image download completed. Training in progress.")
+            self._supervise(job, document, workspaces, execution, metrics, time.monotonic())
+        except (JobFailed, channels.ChannelError) as failure:
+            self._finish(name, "Failed", "Failed", "Training job failed", failure=str(failure))
 
-            max_runtime = document.get("StoppingCondition", {}).get("MaxRuntimeInSeconds", 86400)
-            deadline = time.monotonic() + max_runtime
-            outcome = None
-            exit_code = None
-            while exit_code is None:
-                exit_code = execution.wait(POLL_SECONDS)
-                if exit_code is not None:
-                    break
-                self._flush_metrics(name, metrics)
-                if job.stop_requested.is_set():
-                    outcome = "stopped"
-                elif time.monotonic() >= deadline:
-                    outcome = "max-runtime"
-                if outcome:
-                    execution.stop(STOP_GRACE_SECONDS)
-                    exit_code = execution.wait(None)
+    def _resume(self, job: RunningJob, execution: Any, metrics: "MetricCollector") -> None:
+        """Watch a job whose hosts were adopted after a restart, from where the last emulator left it."""
+        document = self.store.get(KIND, job.name)
+        root = Path(document["_Workspace"])
+        workspaces = {host: root / host for host in contract.host_names(document["ResourceConfig"]["InstanceCount"])}
+        start = document.get("TrainingStartTime")
+        elapsed = (utcnow() - start).total_seconds() if isinstance(start, datetime) else 0.0
+        try:
+            self._supervise(job, document, workspaces, execution, metrics, time.monotonic() - elapsed)
+        except (JobFailed, channels.ChannelError) as failure:
+            self._finish(job.name, "Failed", "Failed", "Training job failed", failure=str(failure))
+
+    def _output_sink(self, streams: dict[str, str], metrics: "MetricCollector"):
+        def on_output(host: str, line: str) -> None:
+            self.logs.append(LOG_GROUP, streams[host], [(now_ms(), line)])
+            metrics.observe(line)
+
+        return on_output
+
+    def _supervise(self, job: RunningJob, document: dict[str, Any], workspaces: dict[str, Path], execution: Any,
+                   metrics: "MetricCollector", started: float) -> None:
+        """Wait for the hosts (stopping them on StopTrainingJob or MaxRuntimeInSeconds), then end the
+        job: upload the model, or record why it failed or stopped."""
+        name = job.name
+        max_runtime = document.get("StoppingCondition", {}).get("MaxRuntimeInSeconds", 86400)
+        deadline = started + max_runtime
+        outcome = None
+        exit_code = None
+        while exit_code is None:
+            exit_code = execution.wait(POLL_SECONDS)
+            if exit_code is not None:
+                break
             self._flush_metrics(name, metrics)
+            if job.stop_requested.is_set():
+                outcome = "stopped"
+            elif time.monotonic() >= deadline:
+                outcome = "max-runtime"
+            if outcome:
+                execution.stop(STOP_GRACE_SECONDS)
+                exit_code = execution.wait(None)
+        self._flush_metrics(name, metrics)
 
-            if outcome == "stopped" or (outcome is None and job.stop_requested.is_set() and exit_code != 0):
-                if self._shutting_down:
-                    raise JobFailed("InternalServerError: The emulator shut down while the training job was running.")
-                return self._stopped(name, document, workspaces, "Stopped", "Training job stopped")
-            if outcome == "max-runtime":
-                return self._stopped(
-                    name, document, workspaces, "MaxRuntimeExceeded",
-                    f"Job stopped because it ran longer than MaxRuntimeInSeconds ({max_runtime} s)",
-                )
-            first_host = contract.ContainerPaths(workspaces[hosts[0]])
-            if exit_code != 0:
-                reason = contract.read_failure(first_host) or f"AlgorithmError: , exit code: {exit_code}"
-                raise JobFailed(reason)
+        if outcome == "stopped" or (outcome is None and job.stop_requested.is_set() and exit_code != 0):
+            if self._shutting_down:
+                raise JobFailed("InternalServerError: The emulator shut down while the training job was running.")
+            return self._stopped(name, document, workspaces, "Stopped", "Training job stopped")
+        if outcome == "max-runtime":
+            return self._stopped(
+                name, document, workspaces, "MaxRuntimeExceeded",
+                f"Job stopped because it ran longer than MaxRuntimeInSeconds ({max_runtime} s)",
+            )
+        host_paths = [contract.ContainerPaths(workspaces[host]) for host in sorted(workspaces)]
+        if exit_code != 0:
+            reason = _first_failure(host_paths) or f"AlgorithmError: , exit code: {exit_code}"
+            raise JobFailed(reason)
 
-            self.transition(name, "Uploading", "Uploading generated training model")
-            artifacts = self._upload_outputs(document, first_host)
-            self._finish(name, "Completed", "Completed", "Training job completed", artifacts=artifacts)
-        except JobFailed as failure:
-            self._finish(name, "Failed", "Failed", "Training job failed", failure=str(failure))
-        except channels.ChannelError as failure:
-            self._finish(name, "Failed", "Failed", "Training job failed", failure=str(failure))
+        self.transition(name, "Uploading", "Uploading generated training model")
+        artifacts = self._upload_outputs(document, host_paths)
+        self._finish(name, "Completed", "Completed", "Training job completed", artifacts=artifacts)
 
     def _stage_inputs(self, document: dict[str, Any], workspaces: dict[str, Path], job: RunningJob) -> None:
         hosts = sorted(workspaces)
@@ -226,6 +273,7 @@ class TrainingService:
         streams = {host: f"{name}/{host}-{epoch}" for host in hosts}
         for stream in streams.values():
             self.logs.ensure_stream(LOG_GROUP, stream)
+        self.store.update(KIND, name, lambda d: d.update(_LogStreams=streams))
         return streams
 
     def _flush_metrics(self, name: str, metrics: "MetricCollector") -> None:
@@ -233,28 +281,36 @@ class TrainingService:
             final = metrics.final_metrics()
             self.store.update(KIND, name, lambda d: d.update(FinalMetricDataList=final))
 
-    def _upload_outputs(self, document: dict[str, Any], paths: contract.ContainerPaths) -> dict[str, Any]:
+    def _upload_outputs(self, document: dict[str, Any], hosts: list[contract.ContainerPaths]) -> dict[str, Any]:
+        """``model.tar.gz`` holds what every host left in ``model/`` (on a name that several hosts
+        wrote, the first host's file wins); ``output.tar.gz`` likewise with ``output/data/``."""
         output_path = document["OutputDataConfig"]["S3OutputPath"]
         bucket, prefix = channels.parse_s3_uri(output_path)
         base = f"{prefix.rstrip('/')}/{document['TrainingJobName']}/output".lstrip("/")
         model_key = f"{base}/model.tar.gz"
         try:
-            self._upload_tarball(bucket, model_key, paths.model_dir)
-            if paths.output_data_dir.is_dir() and any(paths.output_data_dir.iterdir()):
-                self._upload_tarball(bucket, f"{base}/output.tar.gz", paths.output_data_dir)
+            self._upload_tarball(bucket, model_key, [paths.model_dir for paths in hosts])
+            outputs = [paths.output_data_dir for paths in hosts]
+            if any(directory.is_dir() and any(directory.iterdir()) for directory in outputs):
+                self._upload_tarball(bucket, f"{base}/output.tar.gz", outputs)
         except Exception as error:
             message = getattr(error, "message", str(error))
             raise JobFailed(f"ClientError: Could not upload the model to {output_path}: {message}") from error
         return {"S3ModelArtifacts": f"s3://{bucket}/{model_key}"}
 
-    def _upload_tarball(self, bucket: str, key: str, directory: Path) -> None:
+    def _upload_tarball(self, bucket: str, key: str, directories: list[Path]) -> None:
         with tempfile.NamedTemporaryFile(dir=self.jobs_dir, suffix=".tar.gz", delete=False) as handle:
             temporary = Path(handle.name)
         try:
             with tarfile.open(temporary, "w:gz", compresslevel=6) as archive:
-                if directory.is_dir():
+                added: set[str] = set()
+                for directory in directories:
+                    if not directory.is_dir():
+                        continue
                     for child in sorted(directory.iterdir()):
-                        archive.add(child, arcname=child.name)
+                        if child.name not in added:
+                            added.add(child.name)
+                            archive.add(child, arcname=child.name)
             self.objects.put_object_from_file(bucket, key, temporary, content_type="application/x-tar", move=True)
         finally:
             temporary.unlink(missing_ok=True)
@@ -262,10 +318,10 @@ class TrainingService:
     def _stopped(self, name: str, document: dict[str, Any], workspaces: dict[str, Path], secondary: str, message: str) -> None:
         """Stopped jobs keep whatever model the algorithm saved, as SageMaker does."""
         artifacts = None
-        first = contract.ContainerPaths(workspaces[sorted(workspaces)[0]])
-        if first.model_dir.is_dir() and any(first.model_dir.iterdir()):
+        hosts = [contract.ContainerPaths(workspaces[host]) for host in sorted(workspaces)]
+        if any(paths.model_dir.is_dir() and any(paths.model_dir.iterdir()) for paths in hosts):
             try:
-                artifacts = self._upload_outputs(document, first)
+                artifacts = self._upload_outputs(document, hosts)
             except JobFailed:
                 artifacts = None
         self._finish(name, "Stopped", secondary, message, artifacts=artifacts)
@@ -307,6 +363,17 @@ class TrainingService:
 
         self.store.update(KIND, name, change, status_key="TrainingJobStatus")
         log.info("training job %s: %s%s", name, job_status, f" ({failure})" if failure else "")
+
+
+def _first_failure(hosts: list[contract.ContainerPaths]) -> str | None:
+    """The reason of the host that failed first: a peer that lost it in a collective operation
+    fails later with a consequence, not the cause."""
+    written = [paths for paths in hosts if paths.failure_file.is_file()]
+    for paths in sorted(written, key=lambda paths: paths.failure_file.stat().st_mtime_ns):
+        reason = contract.read_failure(paths)
+        if reason:
+            return reason
+    return None
 
 
 def record_transition(document: dict[str, Any], status: str, message: str, terminal: bool = False) -> None:
@@ -361,6 +428,12 @@ class MetricCollector:
         self.values: dict[str, tuple[float, datetime]] = {}
         self.dirty = False
         self._lock = threading.Lock()
+
+    def restore(self, recorded: list[dict[str, Any]]) -> None:
+        """Continue from the FinalMetricDataList an earlier emulator recorded."""
+        with self._lock:
+            for metric in recorded:
+                self.values[metric["MetricName"]] = (float(metric["Value"]), metric["Timestamp"])
 
     def observe(self, line: str) -> None:
         if not self.patterns or self.prefilter and "=" not in line and ":" not in line:

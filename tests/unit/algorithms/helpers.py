@@ -19,17 +19,19 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def make_job(base: Path, hyperparameters: dict, channels: dict[str, dict[str, bytes]],
-             content_types: dict[str, str] | None = None, hosts: list[str] | None = None) -> contract.ContainerPaths:
+             content_types: dict[str, str] | None = None, hosts: list[str] | None = None,
+             current_host: str | None = None, distribution: str = "FullyReplicated") -> contract.ContainerPaths:
     """Lay out a training workspace: ``channels`` maps channel -> {relative file name: bytes}."""
     paths = contract.ContainerPaths(base)
     data_config = {}
     for name in channels:
-        entry = {"TrainingInputMode": "File", "S3DistributionType": "FullyReplicated", "RecordWrapperType": "None"}
+        entry = {"TrainingInputMode": "File", "S3DistributionType": distribution, "RecordWrapperType": "None"}
         if content_types and name in content_types:
             entry["ContentType"] = content_types[name]
         data_config[name] = entry
     hosts = hosts or ["algo-1"]
-    contract.write_training_config(paths, hyperparameters, data_config, contract.resource_config(hosts[0], hosts))
+    contract.write_training_config(paths, hyperparameters, data_config,
+                                   contract.resource_config(current_host or hosts[0], hosts))
     for name, files in channels.items():
         directory = paths.channel_dir(name)
         directory.mkdir(parents=True, exist_ok=True)
@@ -47,6 +49,33 @@ def run_entrypoint(command: str, base: Path, algorithm: str = "kmeans", timeout:
     env.update(extra_env or {})
     return subprocess.run([sys.executable, "-m", "sagemaker_algorithms", command], env=env, cwd=str(REPO_ROOT),
                           capture_output=True, text=True, timeout=timeout)
+
+
+def run_hosts(workspaces: dict[str, Path], algorithm: str, timeout: float = 180,
+              extra_env: dict | None = None) -> dict[str, subprocess.CompletedProcess]:
+    """Run ``train`` for every host of a multi-host job at once (one process per host, joined through
+    torch.distributed on the loopback interface, as the process backend runs them)."""
+    port = free_port()
+    processes = {}
+    for host, base in workspaces.items():
+        env = dict(os.environ, SAGEMAKER_BASE_DIR=str(base), SAGEMAKER_ALGORITHM=algorithm, MASTER_ADDR="127.0.0.1",
+                   MASTER_PORT=str(port), OMP_NUM_THREADS="1",
+                   PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        env.update(extra_env or {})
+        processes[host] = subprocess.Popen([sys.executable, "-m", "sagemaker_algorithms", "train"], env=env,
+                                           cwd=str(REPO_ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                           text=True)
+    results = {}
+    try:
+        for host, process in processes.items():
+            output, _ = process.communicate(timeout=timeout)
+            results[host] = subprocess.CompletedProcess(process.args, process.returncode, output, "")
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    return results
 
 
 def free_port() -> int:

@@ -12,8 +12,9 @@ from sagemaker_algorithms.common import contract, ndarray
 from sagemaker_algorithms.common.logs import (PROGRESS_METRIC_REGEX, QUALITY_METRIC_REGEX,
                                               THROUGHPUT_METRIC_REGEX)
 from sagemaker_algorithms.common.protobuf_records import encode_dense_records
+from sagemaker_algorithms.kmeans.estimator import sum_squared_distances
 
-from .helpers import make_job, run_entrypoint
+from .helpers import make_job, run_entrypoint, run_hosts
 
 LOG_LINE = re.compile(r"^\[\d\d/\d\d/\d{4} \d\d:\d\d:\d\d (INFO|WARNING|ERROR) \d+\] ")
 
@@ -165,11 +166,37 @@ def test_more_clusters_than_records(tmp_path, digits):
     assert code == 2 and "k (20) is larger than the number of training records (10)" in contract.read_failure(paths)
 
 
-def test_multi_host_config_trains_on_everything(tmp_path, digits):
+def test_two_hosts_train_on_their_shards_and_match_one_host(tmp_path, digits):
+    pytest.importorskip("torch")
     X, _ = digits
-    paths = make_job(tmp_path, {"k": "3", "feature_dim": "64"},
-                     {"train": {"matrix_0.pbr": encode_dense_records(X[:300]),
-                                "matrix_1.pbr": encode_dense_records(X[300:600])}},
-                     hosts=["algo-1", "algo-2"])
-    assert kmeans.train(paths) == 0
-    assert (paths.model_dir / "model_algo-1").exists()
+    train, test = X[:1500], X[1500:]
+    hyperparameters = {"k": "5", "feature_dim": "64", "mini_batch_size": "200", "eval_metrics": '["msd","ssd"]'}
+    shards = [{f"part_{i}.pbr": encode_dense_records(train[i::4])} for i in range(4)]
+    hosts = ["algo-1", "algo-2"]
+    workspaces = {}
+    for index, host in enumerate(hosts):  # ShardedByS3Key: every other object; test is replicated
+        files = {**shards[index], **shards[index + 2]}
+        make_job(tmp_path / host, hyperparameters, {"train": files, "test": {"t.pbr": encode_dense_records(test)}},
+                 hosts=hosts, current_host=host)
+        workspaces[host] = tmp_path / host
+    results = run_hosts(workspaces, "kmeans")
+    for host, result in results.items():
+        assert result.returncode == 0, f"{host}:\n{result.stdout}"
+    assert "Combined the micro-clusters of 2 hosts (1500 records)" in results["algo-1"].stdout
+    assert "Sent 50 micro-clusters to algo-1" in results["algo-2"].stdout
+    assert "processed a total of 750 examples" in results["algo-2"].stdout
+    assert (tmp_path / "algo-1/model/model_algo-1").is_file()
+    assert not any((tmp_path / "algo-2/model").iterdir())
+    two_hosts = ndarray.load(tmp_path / "algo-1/model/model_algo-1")[0][0]
+
+    single = make_job(tmp_path / "single", hyperparameters, {"train": {"all.pbr": encode_dense_records(train)},
+                                                            "test": {"t.pbr": encode_dense_records(test)}})
+    assert kmeans.train(single) == 0
+    one_host = ndarray.load(single.model_dir / "model_algo-1")[0][0]
+    msd = [sum_squared_distances(train, centers) / len(train) for centers in (one_host, two_hosts)]
+    assert msd[1] == pytest.approx(msd[0], rel=0.03)
+    # every host logs the job's test figures: the test rows are split between them, the sums added up
+    expected = sum_squared_distances(test, two_hosts)
+    for result in results.values():
+        reported = float(re.search(r"test ssd <loss>=([0-9.e+-]+)", result.stdout).group(1))
+        assert reported == pytest.approx(expected, rel=1e-4)

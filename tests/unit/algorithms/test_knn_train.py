@@ -14,7 +14,7 @@ from sagemaker_algorithms.common.protobuf_records import encode_dense_records
 from sagemaker_algorithms.knn.estimator import KNearestNeighbors
 from sagemaker_algorithms.knn.model import loads_model
 
-from .helpers import make_job, run_entrypoint
+from .helpers import make_job, run_entrypoint, run_hosts
 
 LOG_LINE = re.compile(r"^\[\d\d/\d\d/\d{4} \d\d:\d\d:\d\d (INFO|WARNING|ERROR) \d+\] ")
 # the MetricDefinitions the emulator attaches to knn jobs
@@ -84,7 +84,7 @@ def test_sdk_record_set_shards(tmp_path, digits):
         buffer = io.BytesIO()
         write_numpy_to_dense_tensor(buffer, X[start:stop].astype(np.float64), y[start:stop].astype(np.float64))
         shards[f"matrix_{index}.pbr"] = buffer.getvalue()
-    paths = make_job(tmp_path, {**BASE, "sample_size": "1200"}, {"train": shards}, hosts=["algo-1", "algo-2"])
+    paths = make_job(tmp_path, {**BASE, "sample_size": "1200"}, {"train": shards})
     assert knn.train(paths) == 0
     model = loads_model((paths.model_dir / "model_algo-1").read_bytes())
     assert np.array_equal(model.samples_, X[:1200]) and np.array_equal(model.labels_, y[:1200])
@@ -235,3 +235,39 @@ def test_data_failures(tmp_path, digits, channels, content_types, message):
     code, paths = train_in_process(tmp_path, hyperparameters, resolved, content_types)
     assert code == 2
     assert message in contract.read_failure(paths)
+
+
+def test_two_hosts_merge_their_samples(tmp_path, digits):
+    pytest.importorskip("torch")
+    X, y = digits
+    train, train_y, test, test_y = X[:1200], y[:1200], X[1200:], y[1200:]
+    hosts = ["algo-1", "algo-2"]
+    shards = {"algo-1": slice(0, 700), "algo-2": slice(700, 1200)}
+    for host in hosts:  # ShardedByS3Key for train; test replicated on both
+        make_job(tmp_path / host, {**BASE, "sample_size": "2000"},
+                 {"train": {"part.pbr": encode_dense_records(train[shards[host]], train_y[shards[host]])},
+                  "test": {"t.pbr": encode_dense_records(test, test_y)}}, hosts=hosts, current_host=host)
+    results = run_hosts({host: tmp_path / host for host in hosts}, "knn")
+    for host, result in results.items():
+        assert result.returncode == 0, f"{host}:\n{result.stdout}"
+    assert "Merged the reservoir samples of 2 hosts (1200 records seen)" in results["algo-1"].stdout
+    assert "Sent a reservoir sample of 500 records to algo-1" in results["algo-2"].stdout
+    assert not any((tmp_path / "algo-2/model").iterdir())
+    model = loads_model((tmp_path / "algo-1/model/model_algo-1").read_bytes())
+    assert np.array_equal(model.samples_, train) and np.array_equal(model.labels_, train_y)
+    expected = float(np.mean(model.predict(test) == test_y))
+    for result in results.values():  # the job's accuracy on all test rows, logged by both hosts
+        assert float(TEST_ACCURACY.search(result.stdout).group(1)) == pytest.approx(expected, abs=1e-6)
+
+
+def test_a_failing_host_ends_the_others(tmp_path, digits):
+    pytest.importorskip("torch")
+    X, y = digits
+    hosts = ["algo-1", "algo-2"]
+    make_job(tmp_path / "algo-1", BASE, {"train": {"a.pbr": encode_dense_records(X[:500], y[:500])}},
+             hosts=hosts, current_host="algo-1")
+    make_job(tmp_path / "algo-2", BASE, {"train": {"a.pbr": b"not a record"}}, hosts=hosts, current_host="algo-2")
+    results = run_hosts({host: tmp_path / host for host in hosts}, "knn", timeout=120)
+    assert results["algo-2"].returncode == 2
+    assert "Unable to read data channel 'train'" in contract.read_failure(contract.ContainerPaths(tmp_path / "algo-2"))
+    assert results["algo-1"].returncode != 0  # its peer went away in the middle of the gather
