@@ -45,7 +45,7 @@ import numpy as np
 
 from ..common.errors import DataError
 from .losses import Loss, sigmoid
-from .metrics import LOSS_CRITERIA, best_thresholds
+from .metrics import LOSS_CRITERIA, ThresholdChoice, best_thresholds
 from .model import LinearModel
 from .optimizers import make_optimizer
 
@@ -315,7 +315,7 @@ class LinearLearner:
 
     def _fit(self, X, y, X_val, y_val, rng, pool, on_epoch_end) -> "LinearLearner":
         has_validation = X_val is not None
-        self._fit_scaler(X, y)
+        self._fit_scaler(X, y, pool)
         _scale_in_place(X, self.feature_mean_, self.feature_scale_, "train", pool)
         y_train = self._scaled_labels(y)
         y_valid = None
@@ -395,19 +395,15 @@ class LinearLearner:
     # ---------------------------------------------------------------------------------------
     # pieces of fit
 
-    def _fit_scaler(self, X: np.ndarray, y: np.ndarray) -> None:
+    def _fit_scaler(self, X: np.ndarray, y: np.ndarray, pool: ThreadPoolExecutor | None = None) -> None:
         # the first num_point_for_scaler rows, as the real container reads its first mini-batches for it
         rows = slice(0, self.num_point_for_scaler)
         sample = X[rows]
         unbias = _tri_state(self.unbias_data, self.use_bias)
         normalize = _tri_state(self.normalize_data, True)
-        mean = sample.mean(axis=0, dtype=np.float64)
+        mean, scale = _column_moments(sample, normalize, pool)
         self.feature_mean_ = mean if unbias else np.zeros(X.shape[1])
-        if normalize:
-            deviation = sample - mean.astype(np.float32)
-            np.square(deviation, out=deviation)
-            scale = np.sqrt(deviation.mean(axis=0, dtype=np.float64))
-        else:
+        if not normalize:
             scale = np.ones(X.shape[1])
         scale[~(scale > 1e-12)] = 1.0
         self.feature_scale_ = scale
@@ -499,8 +495,8 @@ class LinearLearner:
                                      "or normalize the data")
         threshold = None
         if thresholds_wanted:
-            choice = best_thresholds(y, decisions, criterion, beta=self.f_beta, target_precision=self.target_precision,
-                                     target_recall=self.target_recall)
+            choice = _thresholds(y, decisions, criterion, pool, self.threads, beta=self.f_beta,
+                                 target_precision=self.target_precision, target_recall=self.target_recall)
             values = np.where(np.isfinite(losses), choice.values, -np.inf)
             selected = _best(values, losses)
             threshold = float(choice.thresholds[selected])
@@ -568,6 +564,41 @@ def _best(values: np.ndarray, losses: np.ndarray) -> int:
     top = np.max(values)
     candidates = np.flatnonzero(values >= top - 1e-12)
     return int(candidates[np.argmin(losses[candidates])])
+
+
+def _column_moments(sample: np.ndarray, deviation: bool, pool: ThreadPoolExecutor | None = None,
+                    block: int = 512) -> tuple[np.ndarray, np.ndarray | None]:
+    """Each column's mean and (when ``deviation``) standard deviation (float64, two passes over
+    cache-sized row blocks, on the pool's threads when given; the deviations around the mean)."""
+    count = sample.shape[0]
+    starts = range(0, count, block)
+    run = pool.map if pool is not None else map
+    mean = np.sum(list(run(lambda start: sample[start:start + block].sum(axis=0, dtype=np.float64), starts)),
+                  axis=0) / max(count, 1)
+    if not deviation:
+        return mean, None
+    shift = mean.astype(np.float32)
+
+    def squares(start: int) -> np.ndarray:
+        part = sample[start:start + block] - shift
+        np.square(part, out=part)
+        return part.sum(axis=0, dtype=np.float64)
+
+    return mean, np.sqrt(np.sum(list(run(squares, starts)), axis=0) / max(count, 1))
+
+
+def _thresholds(labels: np.ndarray, decisions: np.ndarray, criterion: str, pool: ThreadPoolExecutor | None,
+                threads: int, **options) -> ThresholdChoice:
+    """:func:`best_thresholds` of every model, the models split between the pool's threads."""
+    models = decisions.shape[1]
+    parts = min(models, threads) if pool is not None else 1
+    if parts <= 1:
+        return best_thresholds(labels, decisions, criterion, **options)
+    bounds = [models * i // parts for i in range(parts + 1)]
+    choices = list(pool.map(lambda i: best_thresholds(labels, decisions[:, bounds[i]:bounds[i + 1]], criterion,
+                                                      **options), range(parts)))
+    return ThresholdChoice(np.concatenate([c.thresholds for c in choices]),
+                           np.concatenate([c.values for c in choices]))
 
 
 def _float32_matrix(X, copy: bool) -> np.ndarray:
@@ -699,7 +730,7 @@ class _Trainer:
         weights = None if sample_weights is None else sample_weights[start:stop]
         with np.errstate(all="ignore"):
             values, gradient = learner.loss_.total_and_gradient(learner._scores(xb, self.W, self.b), y[start:stop],
-                                                                weights, loss_models=1)
+                                                                weights, loss_models=1, overwrite=True)
             gradient = np.asarray(gradient, dtype=np.float32).reshape(stop - start, -1)
             gradient *= scale
             return values, xb.T @ gradient, gradient.sum(axis=0)

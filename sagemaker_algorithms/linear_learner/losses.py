@@ -56,25 +56,35 @@ class Loss:
         return self._compute(scores, labels, weights, gradient=False)[0]
 
     def total_and_gradient(self, scores: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None,
-                           loss_models: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                           loss_models: int | None = None, overwrite: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Summed loss and the (weighted) gradient with respect to ``scores`` (all models).
 
         ``loss_models`` limits the summed loss to the first models (the training loop only reports
-        model 0's), which spares the logistic loss its logarithms for the others.
+        model 0's), which spares the logistic loss its logarithms for the others. ``overwrite``
+        lets the logistic loss compute its gradient in the scores' own buffer (no temporaries).
         """
-        return self._compute(scores, labels, weights, gradient=True, loss_models=loss_models)  # type: ignore
+        return self._compute(scores, labels, weights, gradient=True, loss_models=loss_models,  # type: ignore
+                             overwrite=overwrite)
 
     def values(self, scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """Per-sample, per-model losses (B, M)."""
         return self._per_sample(scores, labels, gradient=False)[0]
 
-    def _compute(self, scores, labels, weights, gradient: bool, loss_models: int | None = None):
+    def _compute(self, scores, labels, weights, gradient: bool, loss_models: int | None = None,
+                 overwrite: bool = False):
         if self.name == "logistic" and gradient:
-            # the gradient from one tanh; the loss only where it is wanted
+            # the gradient from one tanh; the loss only where it is wanted (before scores is overwritten)
             y = labels.astype(scores.dtype, copy=False)[:, None]
-            grad = sigmoid(scores)
-            grad -= y
             loss = _logistic(scores[:, :loss_models], labels, gradient=False)[0]
+            if overwrite:  # sigmoid(s) - y = 0.5 tanh(s / 2) + (0.5 - y), in place
+                grad = scores
+                grad *= 0.5
+                np.tanh(grad, out=grad)
+                grad *= 0.5
+                grad += 0.5 - y
+            else:
+                grad = sigmoid(scores)
+                grad -= y
         else:
             loss, grad = self._per_sample(scores, labels, gradient)
             loss = loss[:, :loss_models]

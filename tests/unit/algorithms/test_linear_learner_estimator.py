@@ -296,6 +296,11 @@ def test_loss_gradients_match_finite_differences(loss, shape):
     head, same_gradient = loss.total_and_gradient(scores, labels, weights, loss_models=1)
     np.testing.assert_allclose(head, total[:1])
     np.testing.assert_allclose(same_gradient, gradient, atol=1e-12)
+    # the training loop lets the loss compute its gradient in the scores' buffer: same values
+    buffer = scores.copy()
+    head_again, in_place = loss.total_and_gradient(buffer, labels, weights, loss_models=1, overwrite=True)
+    np.testing.assert_allclose(head_again, total[:1])
+    np.testing.assert_allclose(in_place, gradient, atol=1e-12)
     step = 1e-6
     numeric = np.zeros(shape)
     for index in np.ndindex(shape):
@@ -309,6 +314,27 @@ def test_logistic_loss_does_not_overflow():
     loss = Loss("logistic")
     total, gradient = loss.total_and_gradient(np.array([[1000.0, -1000.0]]), np.array([0.0]))
     assert total.tolist() == [1000.0, 0.0] and gradient.tolist() == [[1.0, 0.0]]
+
+
+def test_threaded_helpers_match_the_single_threaded_ones():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sagemaker_algorithms.linear_learner.estimator import _column_moments, _thresholds
+
+    rng = np.random.default_rng(5)
+    sample = (rng.normal(size=(1500, 7)) * [1, 10, 0.1, 3, 1, 1, 0] + [0, 990, 5, -2, 0, 1, 4]).astype(np.float32)
+    labels = (rng.random(1500) < 0.3).astype(np.float32)
+    scores = rng.normal(size=(1500, 5)) + labels[:, None]
+    with ThreadPoolExecutor(2) as pool:
+        mean, deviation = _column_moments(sample, True, pool, block=256)
+        choice = _thresholds(labels, scores, "accuracy", pool, 2)
+    np.testing.assert_allclose(mean, sample.mean(axis=0, dtype=np.float64), rtol=1e-12)
+    expected = np.sqrt(np.mean(np.square(sample - mean.astype(np.float32)), axis=0, dtype=np.float64))
+    np.testing.assert_allclose(deviation, expected, rtol=1e-10)
+    assert _column_moments(sample, False)[1] is None
+    single = best_thresholds(labels, scores, "accuracy")
+    np.testing.assert_array_equal(choice.thresholds, single.thresholds)
+    np.testing.assert_array_equal(choice.values, single.values)
 
 
 def test_worker_threads_compute_the_same_model(zeros):
