@@ -115,6 +115,7 @@ class ContainerHandle:
         self._on_removed = on_removed
         self._exited = threading.Event()
         self.removed = threading.Event()
+        self._removing = threading.Lock()
         self._logs = threading.Thread(target=self._forward, args=(since,), name=f"logs-{label}", daemon=True)
         self._watcher = threading.Thread(target=self._watch, name=f"wait-{label}", daemon=True)
         self._logs.start()
@@ -174,11 +175,15 @@ class ContainerHandle:
         self.remove()
 
     def remove(self) -> None:
-        try:
-            self.container.remove(force=True)
-        except Exception:  # noqa: BLE001 - removed already
-            pass
-        self.removed.set()
+        # One removal at a time: the exit watcher and stop() both remove, and the engine answers the
+        # second with "removal already in progress" while the container still exists.
+        with self._removing:
+            if not self.removed.is_set():
+                try:
+                    self.container.remove(force=True)
+                except Exception:  # noqa: BLE001 - removed already
+                    pass
+                self.removed.set()
         if self._on_removed is not None:
             callback, self._on_removed = self._on_removed, None
             callback(self)

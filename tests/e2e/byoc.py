@@ -14,7 +14,8 @@ METRICS = [
 ]
 
 
-def create_job(sagemaker, s3, image: str, hyperparameters: dict[str, str] | None = None, **extra) -> tuple[str, str]:
+def create_job(sagemaker, s3, image: str, hyperparameters: dict[str, str] | None = None, instance_count: int = 1,
+               **extra) -> tuple[str, str]:
     bucket = make_bucket(s3)
     s3.put_object(Bucket=bucket, Key="train/numbers.txt", Body=b"1\n2\n3\n6\n")
     job = unique("byoc")
@@ -25,7 +26,7 @@ def create_job(sagemaker, s3, image: str, hyperparameters: dict[str, str] | None
         InputDataConfig=[{"ChannelName": "train", "DataSource": {"S3DataSource": {
             "S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/train/", "S3DataDistributionType": "FullyReplicated"}}}],
         OutputDataConfig={"S3OutputPath": f"s3://{bucket}/output"},
-        ResourceConfig={"InstanceCount": 1, "InstanceType": "ml.c5.xlarge", "VolumeSizeInGB": 1},
+        ResourceConfig={"InstanceCount": instance_count, "InstanceType": "ml.c5.xlarge", "VolumeSizeInGB": 1},
         StoppingCondition={"MaxRuntimeInSeconds": 600},
         HyperParameters=hyperparameters or {"epochs": "4", "scale": "10"},
         **extra,

@@ -45,7 +45,10 @@ def test_kmeans_on_two_hosts_in_containers(docker_emulator, docker_client, torch
 
     def watch() -> None:  # the job's containers, while it runs
         while not stop.is_set():
-            found = owned_containers(docker_client, docker_emulator.data_dir, role="training")
+            try:
+                found = owned_containers(docker_client, docker_emulator.data_dir, role="training")
+            except Exception:  # noqa: BLE001 - a container removed between listing and inspecting
+                continue
             seen.update((c.labels["org.sagemaker-emulator.host"], c.image.tags[0]) for c in found)
             time.sleep(0.2)
 

@@ -57,6 +57,23 @@ def test_network_isolation_leaves_the_job_without_network(docker_emulator, user_
     assert "interfaces=lo" in text
 
 
+def test_isolated_hosts_reach_each_other_and_nothing_else(docker_emulator, docker_client, user_image):
+    sagemaker, s3 = docker_emulator.client("sagemaker"), docker_emulator.client("s3")
+    job, _ = create_job(sagemaker, s3, user_image, {"epochs": "1", "sleep_seconds": "3"}, instance_count=2,
+                        EnableNetworkIsolation=True)  # both hosts stay up while the other looks them up
+    networks: set[tuple[str, bool]] = set()
+    while sagemaker.describe_training_job(TrainingJobName=job)["TrainingJobStatus"] == "InProgress":
+        for network in docker_client.networks.list(filters={"label": f"org.sagemaker-emulator.training-job={job}"}):
+            networks.add((network.name, bool(network.attrs.get("Internal"))))
+        time.sleep(0.1)
+    description = sagemaker.describe_training_job(TrainingJobName=job)
+    assert description["TrainingJobStatus"] == "Completed", description.get("FailureReason")
+    text = job_log(docker_emulator, job)
+    assert text.count("resolves algo-1 -> 1") == 2 and text.count("resolves algo-2 -> 1") == 2, text
+    assert "the hosts reach each other and nothing else" in text
+    assert networks and all(internal for _, internal in networks), networks  # no route out of the job's network
+
+
 def test_user_failure_file_becomes_the_failure_reason(docker_emulator, user_image):
     sagemaker, s3 = docker_emulator.client("sagemaker"), docker_emulator.client("s3")
     job, _ = create_job(sagemaker, s3, user_image, {"fail": "true"})

@@ -45,11 +45,17 @@ def train():
     cpus, memory = limits()
     print(f"host={socket.gethostname()} current_host={resources['current_host']} channels={sorted(channels)}")
     print(f"interfaces={','.join(sorted(os.listdir('/sys/class/net')))}")
-    try:
-        resolved = socket.gethostbyname(resources["current_host"])
-    except OSError:
-        resolved = "unresolved"
-    print(f"resolves {resources['current_host']} -> {resolved}")
+    for host in resources["hosts"]:  # peers start moments apart: wait for them, as SageMaker's toolkit does
+        resolved, deadline = "unresolved", time.monotonic() + (30 if host != resources["current_host"] else 0)
+        while True:
+            try:
+                resolved = socket.gethostbyname(host)
+                break
+            except OSError:
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(0.2)
+        print(f"resolves {host} -> {resolved}")
     print(f"limits cpus={cpus} memory_bytes={memory}")
     print(f"greeting={os.environ.get('GREETING', '')}")
     if hyperparameters.get("fail") == "true":
