@@ -43,6 +43,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..common.distributed import HostGroup
 from ..common.errors import DataError
 from .losses import Loss, sigmoid
 from .metrics import LOSS_CRITERIA, ThresholdChoice, best_thresholds
@@ -285,9 +286,19 @@ class LinearLearner:
     # ---------------------------------------------------------------------------------------
     # fitting
 
+    group_ = HostGroup([], "algo-1")  # the hosts that train together (fit's ``group``); not a field
+
     def fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None = None, y_val: np.ndarray | None = None,
-            *, copy: bool = True, on_epoch_end: Callable[[EpochReport], None] | None = None) -> "LinearLearner":
-        """Train on ``X`` (n, d) and ``y`` (n,); ``copy=False`` lets the scaling overwrite X and X_val."""
+            *, copy: bool = True, on_epoch_end: Callable[[EpochReport], None] | None = None,
+            group: HostGroup | None = None) -> "LinearLearner":
+        """Train on ``X`` (n, d) and ``y`` (n,); ``copy=False`` lets the scaling overwrite X and X_val.
+
+        With a ``group`` of several hosts, each trains on its own rows and the hosts agree on
+        everything else: the scaler's moments, the model grid and schedule come from every host's
+        rows, the models are averaged after every epoch, and the losses, early stopping, model
+        selection and threshold use every host's rows (so every host ends with the same model).
+        """
+        self.group_ = group or HostGroup([], "algo-1")
         if self.predictor_type not in ("binary_classifier", "multiclass_classifier", "regressor"):
             raise ValueError(f"Unknown predictor_type {self.predictor_type!r}")
         if self.predictor_type == "multiclass_classifier" and not (self.num_classes and self.num_classes >= 2):
@@ -328,6 +339,8 @@ class LinearLearner:
         self.grid_ = self._grid(count, y)
         self.loss_ = self._training_loss()
         self.schedule_ = self.lr_schedule(X.shape[0])
+        if self.group_.size > 1:  # the first host's (its class balance and record count)
+            self.grid_, self.schedule_ = self.group_.broadcast_object((self.grid_, self.schedule_))
         columns, dim = count * self.n_outputs, X.shape[1]
         if self.init_method == "normal":
             W = rng.normal(0.0, self.init_sigma, size=(dim, columns)).astype(np.float32)
@@ -364,9 +377,13 @@ class LinearLearner:
         for epoch in range(self.epochs):
             started = time.perf_counter()
             train_loss = trainer.run_epoch(X, y, sample_weights) * self._loss_unit
+            if self.group_.size > 1:
+                self._average_models(W, b)
+                train_loss = float(self._pooled_mean(np.array([train_loss]), X.shape[0])[0])
             validation_loss = improved = None
             if has_validation:
-                validation_loss = self._evaluate(X_val, y_val, W, b, pool=trainer.pool)[0]
+                validation_loss = self._pooled_mean(self._evaluate(X_val, y_val, W, b, pool=trainer.pool)[0],
+                                                    X_val.shape[0])
                 better = validation_loss < best_losses
                 if better.any():
                     cols = np.repeat(better, self.n_outputs)
@@ -402,6 +419,8 @@ class LinearLearner:
         unbias = _tri_state(self.unbias_data, self.use_bias)
         normalize = _tri_state(self.normalize_data, True)
         mean, scale = _column_moments(sample, normalize, pool)
+        if self.group_.size > 1:
+            mean, scale = _pooled_moments(self.group_, sample.shape[0], mean, scale)
         self.feature_mean_ = mean if unbias else np.zeros(X.shape[1])
         if not normalize:
             scale = np.ones(X.shape[1])
@@ -409,10 +428,13 @@ class LinearLearner:
         self.feature_scale_ = scale
         regressor = self.predictor_type == "regressor"
         labels = y[rows]
-        self.label_mean_ = float(labels.mean(dtype=np.float64)) if (
-            regressor and _tri_state(self.unbias_label, self.use_bias)) else 0.0
-        label_scale = float(labels.std(dtype=np.float64)) if (
-            regressor and _tri_state(self.normalize_label, True)) else 1.0
+        label_mean, label_std = float(labels.mean(dtype=np.float64)), float(labels.std(dtype=np.float64))
+        if self.group_.size > 1:
+            pooled_mean, pooled_std = _pooled_moments(self.group_, labels.shape[0], np.array([label_mean]),
+                                                      np.array([label_std]))
+            label_mean, label_std = float(pooled_mean[0]), float(pooled_std[0])
+        self.label_mean_ = label_mean if (regressor and _tri_state(self.unbias_label, self.use_bias)) else 0.0
+        label_scale = label_std if (regressor and _tri_state(self.normalize_label, True)) else 1.0
         self.label_scale_ = label_scale if label_scale > 1e-12 else 1.0
 
     def _scaled_labels(self, y: np.ndarray) -> np.ndarray:
@@ -490,6 +512,15 @@ class LinearLearner:
         multiclass = self.predictor_type == "multiclass_classifier"
         losses, accuracies, decisions = self._evaluate(X, y, W, b, accuracy=multiclass, keep_scores=thresholds_wanted,
                                                        pool=pool)
+        own_decisions = decisions
+        if self.group_.size > 1:
+            losses = self._pooled_mean(losses, X.shape[0])
+            if multiclass:
+                accuracies = self._pooled_mean(accuracies, X.shape[0])
+            if thresholds_wanted:  # the threshold is chosen on every host's rows
+                parts = self.group_.all_gather_objects((y, decisions))
+                y = np.concatenate([part[0] for part in parts])
+                decisions = np.concatenate([part[1] for part in parts])
         if not np.isfinite(losses).any():
             raise FloatingPointError("Every model diverged (the loss is NaN or infinite); lower the learning rate "
                                      "or normalize the data")
@@ -514,7 +545,23 @@ class LinearLearner:
         coef, intercept = self._raw_parameters(W, b, selected)
         self.model_ = LinearModel(coef, intercept, self.predictor_type, self.resolved_loss, threshold)
         self.threshold_ = self.model_.threshold
-        return None if sampled else decisions
+        return None if sampled else own_decisions
+
+    def _average_models(self, W: np.ndarray, b: np.ndarray) -> None:
+        """Every host's models replaced by their mean across hosts (in place)."""
+        size = self.group_.size
+        flat = self.group_.all_reduce_sum(np.concatenate([W.ravel(), b]).astype(np.float64)) / size
+        W[...] = flat[:W.size].reshape(W.shape)
+        b[...] = flat[W.size:]
+
+    def _pooled_mean(self, means: np.ndarray, count: int) -> np.ndarray:
+        """Per-host means over ``count`` rows made into the mean over every host's rows."""
+        values = np.asarray(means, dtype=np.float64)
+        finite = np.where(np.isfinite(values), values, 0.0)
+        sums = self.group_.all_reduce_sum(np.concatenate([finite * count, ~np.isfinite(values), [count]]))
+        total = max(sums[-1], 1.0)
+        pooled = sums[:values.size] / total
+        return np.where(sums[values.size:-1] > 0, np.inf, pooled)
 
     def _raw_parameters(self, W: np.ndarray, b: np.ndarray, index: int) -> tuple[np.ndarray, np.ndarray]:
         """Fold the feature and label scaling into one model's weights: (K, d) and (K,) in raw space."""
@@ -564,6 +611,22 @@ def _best(values: np.ndarray, losses: np.ndarray) -> int:
     top = np.max(values)
     candidates = np.flatnonzero(values >= top - 1e-12)
     return int(candidates[np.argmin(losses[candidates])])
+
+
+def _pooled_moments(group: HostGroup, count: int, mean: np.ndarray, deviation: np.ndarray | None
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Every host's (count, column means, column standard deviations) pooled into the moments of
+    all their rows."""
+    mean = np.asarray(mean, dtype=np.float64)
+    second = mean ** 2 + (np.asarray(deviation, dtype=np.float64) ** 2 if deviation is not None else 0.0)
+    sums = group.all_reduce_sum(np.concatenate([[count], count * mean, count * second]))
+    total = max(sums[0], 1.0)
+    width = mean.size
+    pooled_mean = sums[1:1 + width] / total
+    if deviation is None:
+        return pooled_mean, None
+    variance = np.maximum(sums[1 + width:] / total - pooled_mean ** 2, 0.0)
+    return pooled_mean, np.sqrt(variance)
 
 
 def _column_moments(sample: np.ndarray, deviation: bool, pool: ThreadPoolExecutor | None = None,

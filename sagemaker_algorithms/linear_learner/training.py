@@ -28,6 +28,12 @@ Choices where SageMaker is silent: how ``auto`` values resolve (see :mod:`.estim
 stopping watches the best model's validation objective; without a validation channel there is no
 early stopping, and the model and its threshold are chosen on the training data; metrics that are
 undefined for a channel (ROC AUC with one class present) are left out rather than logged as nan.
+
+Several hosts (``InstanceCount`` > 1) join through ``torch.distributed``
+(:mod:`..common.distributed`): each trains the stacked models on its own rows, the models are
+averaged across hosts after every epoch (as SageMaker's parameter-server ``dist_sync`` training
+averages them), and the scaler, losses, early stopping, model selection, threshold and the logged
+metrics use every host's rows, so every host logs the same figures; ``algo-1`` writes the model.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ import logging
 import numpy as np
 
 from ..common import contract
+from ..common.distributed import HostGroup, join_hosts
 from ..common.logs import progress_metric_line, quality_metric_line, score_line, throughput_metric_line
 from ..common.training import TrainingEnvironment, load_channel
 from . import metrics
@@ -79,52 +86,74 @@ def _load(env: TrainingEnvironment, name: str, feature_dim: int | None, predicto
 def train(env: TrainingEnvironment, threads: int = 1) -> None:
     hp = env.hyperparameters
     check_combination(hp)
-    host = env.current_host
-    predictor = hp["predictor_type"]
-    classes = hp["num_classes"] if predictor == "multiclass_classifier" else None
     for name in env.channels:
         if name not in CHANNELS:
             logger.warning("Ignoring channel '%s': the linear learner reads 'train', 'validation' and 'test'", name)
     env.require_channel("train")
+    with join_hosts(env.hosts, env.current_host) as group:
+        _train(env, group, threads)
+
+
+def _train(env: TrainingEnvironment, group: HostGroup, threads: int) -> None:
+    hp = env.hyperparameters
+    host = env.current_host
+    predictor = hp["predictor_type"]
+    classes = hp["num_classes"] if predictor == "multiclass_classifier" else None
     feature_dim = None if hp["feature_dim"] == "auto" else hp["feature_dim"]
     X, y = _load(env, "train", feature_dim, predictor, classes)
     feature_dim = X.shape[1]
     X_val = y_val = None
     if "validation" in env.channels:
         X_val, y_val = _load(env, "validation", feature_dim, predictor, classes)
-    if len(env.hosts) > 1:
-        logger.info("%d hosts are configured; %s trains on every file it was given", len(env.hosts), host)
 
     estimator = LinearLearner.from_hyperparameters(hp, random_state=SEED, threads=threads)
     logger.info("Training %d model(s) with the %s optimizer and the %s loss on %d records of %d features "
                 "(%d thread(s))", estimator.resolved_num_models, estimator.resolved_optimizer, estimator.resolved_loss,
                 X.shape[0], feature_dim, threads)
+    if group.size > 1:
+        logger.info("The %d hosts average their models after every epoch", group.size)
     objective = f"{estimator.evaluation_loss().objective_name}_objective"
     reporter = _EpochLogger(host, objective, estimator.epochs)
-    estimator.fit(X, y, X_val, y_val, copy=False, on_epoch_end=reporter)  # scales X and X_val in place
+    estimator.fit(X, y, X_val, y_val, copy=False, on_epoch_end=reporter, group=group)  # scales X and X_val in place
     logger.info("Scaling model computed with parameters: %s", _scaler_summary(estimator))
     if estimator.stopped_early_:
         logger.info("Early stop condition met. Stopping training after %d epoch(s).", estimator.epochs_run_)
     best = estimator.grid_.describe(estimator.selected_model_, estimator.resolved_optimizer, estimator.schedule_)
     del X, X_val
 
-    _report(host, "train", objective, channel_metrics(estimator, y, estimator.train_decision_), echo=False)
+    _report(host, "train", objective,
+            channel_metrics(estimator, *_every_host(group, y, estimator.train_decision_)), echo=False)
     if y_val is not None:
-        _report(host, "validation", objective, channel_metrics(estimator, y_val, estimator.validation_decision_))
+        _report(host, "validation", objective,
+                channel_metrics(estimator, *_every_host(group, y_val, estimator.validation_decision_)))
     logger.info("Best model found for hyperparameters: %s", json.dumps(best))
 
-    env.model_dir.mkdir(parents=True, exist_ok=True)
-    target = env.model_dir / contract.model_file_name(host)
-    target.write_bytes(write_model(estimator.model_, extra={"hyperparameters": best, "objective": objective}))
-    logger.info("Saved checkpoint to \"%s\"", target)
+    if group.is_primary:
+        env.model_dir.mkdir(parents=True, exist_ok=True)
+        target = env.model_dir / contract.model_file_name(host)
+        target.write_bytes(write_model(estimator.model_, extra={"hyperparameters": best, "objective": objective}))
+        logger.info("Saved checkpoint to \"%s\"", target)
 
     if "test" not in env.channels:
         logger.info("Test data is not provided.")
         return
-    X_test, y_test = _load(env, "test", feature_dim, predictor, classes)
-    check_features(X_test, "test")
-    decision = estimator.model_.decision_function(X_test)
-    _report(host, "test", objective, channel_metrics(estimator, y_test, decision))
+    test = env.channels["test"]
+    labels, decision = np.empty(0, np.float32), np.empty(0, np.float64)
+    if test.files or group.size == 1:  # a host may get no object of a ShardedByS3Key channel
+        X_test, y_test = _load(env, "test", feature_dim, predictor, classes)
+        share = group.share(test.config)
+        X_test, labels = X_test[share], y_test[share]
+        check_features(X_test, "test")
+        decision = estimator.model_.decision_function(X_test)
+    _report(host, "test", objective, channel_metrics(estimator, *_every_host(group, labels, decision)))
+
+
+def _every_host(group: HostGroup, labels: np.ndarray, decision: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The labels and decision values of every host's rows, so that every host logs the job's metrics."""
+    if group.size == 1:
+        return labels, decision
+    parts = [part for part in group.all_gather_objects((labels, decision)) if len(part[0])]
+    return np.concatenate([part[0] for part in parts]), np.concatenate([part[1] for part in parts])
 
 
 def channel_metrics(estimator: LinearLearner, labels: np.ndarray, decision: np.ndarray) -> dict[str, float]:

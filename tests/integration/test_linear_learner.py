@@ -20,7 +20,7 @@ LINEAR_LEARNER_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-lear
 
 
 def create_linear_learner_job(sagemaker, bucket: str, channels: list[dict[str, Any]],
-                              hyperparameters: dict[str, str]) -> str:
+                              hyperparameters: dict[str, str], instance_count: int = 1) -> str:
     job = unique("linear-learner")
     sagemaker.create_training_job(
         TrainingJobName=job,
@@ -28,7 +28,7 @@ def create_linear_learner_job(sagemaker, bucket: str, channels: list[dict[str, A
         RoleArn=ROLE,
         InputDataConfig=channels,
         OutputDataConfig={"S3OutputPath": f"s3://{bucket}/output"},
-        ResourceConfig={"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 10},
+        ResourceConfig={"InstanceCount": instance_count, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 10},
         StoppingCondition={"MaxRuntimeInSeconds": 3600},
         HyperParameters=hyperparameters,
     )

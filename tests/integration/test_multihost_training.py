@@ -93,3 +93,29 @@ def test_a_failing_host_fails_the_job_with_its_reason(emulator, mnist_subset):
     assert re.match(r"ClientError: Unable to read data channel 'train' \(file 'part-1\.pbr'",
                     description["FailureReason"]), description["FailureReason"]
     assert "Unable to read data channel" in stream_texts(logs, job)["algo-2"]
+
+
+def test_linear_learner_on_two_hosts_logs_the_same_metrics_on_both(emulator, mnist_subset):
+    from tests.integration.test_linear_learner import create_linear_learner_job
+
+    sagemaker, s3, logs = emulator.client("sagemaker"), emulator.client("s3"), emulator.client("logs")
+    features, digits = mnist_subset
+    labels = (digits == 0).astype(np.float32)
+    bucket = make_bucket(s3)
+    for index in range(2):
+        upload_recordio(s3, bucket, f"train/part-{index}.pbr", features[index:1600:2], labels[index:1600:2])
+    upload_recordio(s3, bucket, "test/test.pbr", features[1600:], labels[1600:])
+    job = create_linear_learner_job(
+        sagemaker, bucket,
+        [channel(f"s3://{bucket}/train/", S3DataDistributionType="ShardedByS3Key"),
+         channel(f"s3://{bucket}/test/", name="test")],
+        {"predictor_type": "binary_classifier", "feature_dim": "784", "mini_batch_size": "50", "num_models": "4"},
+        instance_count=2)
+    description = wait_for_job(sagemaker, job)
+    assert description["TrainingJobStatus"] == "Completed", description.get("FailureReason")
+    texts = stream_texts(logs, job)
+    finals = {host: [line.split("] ", 1)[-1].replace(host, "HOST") for line in text.splitlines()
+                     if "#quality_metric" in line and "epoch=" not in line] for host, text in texts.items()}
+    assert finals["algo-1"] == finals["algo-2"] and len(finals["algo-1"]) >= 10
+    metrics = {m["MetricName"]: m["Value"] for m in description["FinalMetricDataList"]}
+    assert metrics["test:binary_classification_accuracy"] > 0.95

@@ -232,3 +232,44 @@ def test_one_class_channel_leaves_out_undefined_metrics(tmp_path, digits, capsys
                                 "test": {"t.pbr": encode_dense_records(X[labels == 0][:50], labels[labels == 0][:50])}})
     out = capsys.readouterr().out
     assert code == 0 and "test roc_auc_score" not in out and "test binary_classification_accuracy <score>=" in out
+
+
+def test_two_hosts_average_their_models_and_match_one_host(tmp_path, digits):
+    pytest.importorskip("torch")
+    from .helpers import run_hosts
+
+    X, digit = digits
+    y = (digit == 3).astype(np.float32)
+    train, train_y, test, test_y = X[:1400], y[:1400], X[1400:], y[1400:]
+    # model averaging once per epoch needs some steps per epoch on each host: 14 here
+    hyperparameters = {"predictor_type": "binary_classifier", "feature_dim": "64", "mini_batch_size": "50",
+                       "epochs": "15", "num_models": "4"}
+    hosts = ["algo-1", "algo-2"]
+    halves = {"algo-1": slice(0, 700), "algo-2": slice(700, 1400)}
+    for host in hosts:  # each host its half of train (as ShardedByS3Key gives it); test replicated
+        make_job(tmp_path / host, hyperparameters,
+                 {"train": {"part.pbr": encode_dense_records(train[halves[host]], train_y[halves[host]])},
+                  "test": {"t.pbr": encode_dense_records(test, test_y)}}, hosts=hosts, current_host=host)
+    results = run_hosts({host: tmp_path / host for host in hosts}, "linear-learner")
+    for host, result in results.items():
+        assert result.returncode == 0, f"{host}:\n{result.stdout}"
+        assert "The 2 hosts average their models after every epoch" in result.stdout
+    assert not any((tmp_path / "algo-2/model").iterdir())
+    model = read_model((tmp_path / "algo-1/model/model_algo-1").read_bytes())
+
+    def metric_lines(text: str) -> list[str]:
+        return [line.split("] ", 1)[1].replace("host=algo-2", "host=algo-1") for line in text.splitlines()
+                if "#quality_metric" in line]
+
+    lines = [metric_lines(result.stdout) for result in results.values()]
+    assert lines[0] == lines[1] and any("test binary_classification_accuracy" in line for line in lines[0])
+
+    single = make_job(tmp_path / "single", hyperparameters,
+                      {"train": {"all.pbr": encode_dense_records(train, train_y)}})
+    assert linear_learner.train(single) == 0
+    one_host = read_model((single.model_dir / "model_algo-1").read_bytes())
+    accuracy = {name: float(np.mean(m.outputs(m.decision_function(test))["predicted_label"] == test_y))
+                for name, m in (("two", model), ("one", one_host))}
+    assert accuracy["two"] >= 0.95 and abs(accuracy["two"] - accuracy["one"]) <= 0.02, accuracy
+    reported = float(re.search(r"test binary_classification_accuracy <score>=(\S+)", results["algo-2"].stdout).group(1))
+    assert reported == pytest.approx(accuracy["two"], abs=1e-6)
