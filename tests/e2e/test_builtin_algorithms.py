@@ -63,6 +63,11 @@ def test_kmeans_on_two_hosts_in_containers(docker_emulator, docker_client, torch
     assert ("algo-2", torch_image) in seen, seen
 
 
+def test_linear_learner_on_two_hosts_in_containers(docker_emulator, torch_image, mnist_subset):
+    _integration_test("test_multihost_training", "test_linear_learner_on_two_hosts_logs_the_same_metrics_on_both")(
+        docker_emulator, mnist_subset)
+
+
 def test_endpoint_container_is_labelled_limited_and_published_on_loopback(docker_emulator, docker_client, mnist_subset):
     sagemaker, s3 = docker_emulator.client("sagemaker"), docker_emulator.client("s3")
     runtime = docker_emulator.client("sagemaker-runtime")
