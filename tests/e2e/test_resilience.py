@@ -189,3 +189,35 @@ def test_restart_replaces_endpoint_containers_that_are_gone(fresh_docker_emulato
             assert time.monotonic() < deadline
             time.sleep(0.2)
     assert len(owned_containers(docker_client, data_dir, role="serving")) == 1
+
+
+def test_restart_finishes_a_job_whose_container_exited_meanwhile(fresh_docker_emulator, docker_client, tmp_path,
+                                                                 user_image):
+    data_dir = tmp_path / "state"
+    server = fresh_docker_emulator(data_dir=data_dir)
+    sagemaker, s3 = server.client("sagemaker"), server.client("s3")
+    job, _ = create_job(sagemaker, s3, user_image, {"epochs": "2", "sleep_seconds": "2"})
+    deadline = time.monotonic() + 60
+    while not owned_containers(docker_client, data_dir, role="training"):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    server.stop(signal.SIGKILL)
+    (container,) = owned_containers(docker_client, data_dir, role="training")
+    assert container.wait(timeout=60)["StatusCode"] == 0  # it finishes while no emulator watches it
+
+    server = fresh_docker_emulator(data_dir=data_dir, port=int(server.url.rsplit(":", 1)[1]))
+    sagemaker = server.client("sagemaker")
+    description = wait_for_job(sagemaker, job)
+    assert description["TrainingJobStatus"] == "Completed", description.get("FailureReason")
+    logs = server.client("logs")
+    (stream,) = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs",
+                                          logStreamNamePrefix=job)["logStreams"]
+    messages = [e["message"] for e in logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs",
+                                                          logStreamName=stream["logStreamName"],
+                                                          startFromHead=True)["events"]]
+    assert messages.count("training done") == 1 and messages.count("epoch=2 train_loss=0.5000") == 1, messages
+    deadline = time.monotonic() + 30
+    while owned_containers(docker_client, data_dir):
+        assert time.monotonic() < deadline, "the finished container was not removed"
+        time.sleep(0.2)
+    assert server.stop() == 0
