@@ -167,3 +167,34 @@ def test_a_missing_algorithm_image_is_named_with_the_command_that_builds_it(dock
         f"The docker backend runs the built-in algorithm kmeans (kmeans:1) in the image {missing}, and this "
         "Docker engine does not have it: build it with `bash scripts/build-images.sh` "
         "(or `.venv/bin/python containers/build.py numpy`).")
+
+
+def test_image_classification_on_two_hosts_in_containers(docker_emulator, torch_image):
+    """DistributedDataParallel across two containers (gloo over the job's network)."""
+    records = pytest.importorskip("tests.unit.algorithms.test_image_classification_records")
+    sagemaker, s3, logs = docker_emulator.client("sagemaker"), docker_emulator.client("s3"), docker_emulator.client("logs")
+    bucket = make_bucket(s3)
+    s3.put_object(Bucket=bucket, Key="train/train.rec", Body=records.two_class_rec(64))
+    s3.put_object(Bucket=bucket, Key="validation/val.rec", Body=records.two_class_rec(32, seed=1))
+    image = "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1"
+    job = unique("image-classification-2")
+    sagemaker.create_training_job(
+        TrainingJobName=job,
+        AlgorithmSpecification={"TrainingImage": image, "TrainingInputMode": "File"},
+        RoleArn=ROLE,
+        InputDataConfig=[channel(f"s3://{bucket}/{name}/", name, ContentType="application/x-recordio")
+                         for name in ("train", "validation")],
+        OutputDataConfig={"S3OutputPath": f"s3://{bucket}/output"},
+        ResourceConfig={"InstanceCount": 2, "InstanceType": "ml.c5.xlarge", "VolumeSizeInGB": 10},
+        StoppingCondition={"MaxRuntimeInSeconds": 900},
+        HyperParameters={"num_classes": "2", "num_training_samples": "64", "num_layers": "20",
+                         "image_shape": "3,16,16", "mini_batch_size": "8", "learning_rate": "0.05", "epochs": "2"},
+    )
+    description = wait_for_job(sagemaker, job)
+    assert description["TrainingJobStatus"] == "Completed", description.get("FailureReason")
+    group = "/aws/sagemaker/TrainingJobs"
+    accuracy_lines = []
+    for stream in logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=job + "/")["logStreams"]:
+        events = logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"], startFromHead=True)
+        accuracy_lines.append([e["message"].split("] ", 1)[-1] for e in events["events"] if "-accuracy=" in e["message"]])
+    assert len(accuracy_lines) == 2 and accuracy_lines[0] == accuracy_lines[1] and len(accuracy_lines[0]) == 4
