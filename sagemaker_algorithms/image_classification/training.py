@@ -521,11 +521,9 @@ def train(env: TrainingEnvironment) -> None:
     device = select_device()
     from ..common.distributed import join_hosts
 
-    group = join_hosts(env.hosts, env.current_host, backend="nccl" if device.type == "cuda" else "gloo")
-    try:
+    # closed on success; after a failure it stays up until the process exits (see HostGroup.__exit__)
+    with join_hosts(env.hosts, env.current_host, backend="nccl" if device.type == "cuda" else "gloo") as group:
         train_on(env, hp, device, group)
-    finally:
-        group.close()
 
 
 def train_on(env: TrainingEnvironment, hp: dict[str, Any], device: torch.device, group: "HostGroup") -> None:

@@ -410,10 +410,13 @@ class DockerBackend:
                        since_ms: dict[str, int | None]) -> DockerTraining | None:
         """The containers of a training job that an earlier emulator started, when every host's is
         still there (running, or exited and not yet removed), with their output forwarded again from
-        just after the last line on record (``since_ms``); None when any is missing."""
+        just after the last line on record (``since_ms``); None when any is missing or never started."""
         found = {container.labels.get(HOST_LABEL): container
                  for container in self._owned_containers({ROLE_LABEL: "training", JOB_LABEL: job_name})}
         if sorted(host for host in found if host) != sorted(hosts):
+            return None
+        # A container the last emulator created but did not get to start ("created") never ran the job.
+        if any(container.status not in ("running", "exited") for container in found.values()):
             return None
         handles = []
         for host in sorted(hosts):

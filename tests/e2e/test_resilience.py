@@ -198,7 +198,7 @@ def test_restart_finishes_a_job_whose_container_exited_meanwhile(fresh_docker_em
     sagemaker, s3 = server.client("sagemaker"), server.client("s3")
     job, _ = create_job(sagemaker, s3, user_image, {"epochs": "2", "sleep_seconds": "2"})
     deadline = time.monotonic() + 60
-    while not owned_containers(docker_client, data_dir, role="training"):
+    while not [c for c in owned_containers(docker_client, data_dir, role="training") if c.status == "running"]:
         assert time.monotonic() < deadline
         time.sleep(0.1)
     server.stop(signal.SIGKILL)
@@ -220,4 +220,31 @@ def test_restart_finishes_a_job_whose_container_exited_meanwhile(fresh_docker_em
     while owned_containers(docker_client, data_dir):
         assert time.monotonic() < deadline, "the finished container was not removed"
         time.sleep(0.2)
+    assert server.stop() == 0
+
+
+def test_restart_fails_a_job_whose_container_never_started(fresh_docker_emulator, docker_client, tmp_path,
+                                                           user_image):
+    """The emulator died between creating a host's container and starting it: nothing ran, so the
+    job cannot be adopted; it fails and the container goes."""
+    data_dir = tmp_path / "state"
+    server = fresh_docker_emulator(data_dir=data_dir)
+    sagemaker, s3 = server.client("sagemaker"), server.client("s3")
+    job, _ = create_job(sagemaker, s3, user_image, {"epochs": "1", "sleep_seconds": "60"})
+    deadline = time.monotonic() + 60
+    while not [c for c in owned_containers(docker_client, data_dir, role="training") if c.status == "running"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    server.stop(signal.SIGKILL)
+    (running,) = owned_containers(docker_client, data_dir, role="training")
+    labels = dict(running.labels)
+    running.remove(force=True)
+    created = docker_client.containers.create(user_image, ["train"], labels=labels)  # as the crash left it
+    assert created.status == "created"
+
+    server = fresh_docker_emulator(data_dir=data_dir, port=int(server.url.rsplit(":", 1)[1]))
+    description = server.client("sagemaker").describe_training_job(TrainingJobName=job)
+    assert description["TrainingJobStatus"] == "Failed"
+    assert description["FailureReason"].startswith("InternalServerError")
+    assert owned_containers(docker_client, data_dir) == []
     assert server.stop() == 0

@@ -172,6 +172,8 @@ trainer.sync_buffers()
 state = [float(t.double().sum()) for t in trainer.network.state_dict().values()]
 print(json.dumps({"states": group.all_gather_objects(state), "seen": group.all_gather_objects(seen),
                   "updates": trainer.updates}))
+trainer.close()
+del trainer, loader  # DistributedDataParallel goes before its process group (else gloo aborts at exit)
 group.close()
 """
 
