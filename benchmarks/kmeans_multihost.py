@@ -25,9 +25,10 @@ import time
 
 import numpy as np
 
-from benchmarks.support import KMEANS_IMAGE, ROLE, emulator, mean_squared_distance, median, recordio_protobuf
+from benchmarks.support import emulator, mean_squared_distance, median, recordio_protobuf
 from sagemaker_algorithms.common import ndarray
 from sagemaker_emulator.datasets import load_mnist
+from tests.integration.flows import channel, create_kmeans_job
 
 BUCKET = "bench-kmeans-multihost"
 
@@ -35,17 +36,9 @@ BUCKET = "bench-kmeans-multihost"
 def run_job(sagemaker, s3, name: str, hosts: int, k: int) -> tuple[float, np.ndarray]:
     distribution = "ShardedByS3Key" if hosts > 1 else "FullyReplicated"
     started = time.perf_counter()
-    sagemaker.create_training_job(
-        TrainingJobName=name,
-        AlgorithmSpecification={"TrainingImage": KMEANS_IMAGE, "TrainingInputMode": "File"},
-        RoleArn=ROLE,
-        InputDataConfig=[{"ChannelName": "train", "DataSource": {"S3DataSource": {
-            "S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/train/", "S3DataDistributionType": distribution}}}],
-        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/output"},
-        ResourceConfig={"InstanceCount": hosts, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 10},
-        StoppingCondition={"MaxRuntimeInSeconds": 3600},
-        HyperParameters={"k": str(k), "feature_dim": "784", "mini_batch_size": "5000"},
-    )
+    create_kmeans_job(sagemaker, name, BUCKET,
+                      [channel(f"s3://{BUCKET}/train/", S3DataDistributionType=distribution)],
+                      {"k": str(k), "feature_dim": "784", "mini_batch_size": "5000"}, instance_count=hosts)
     while True:
         description = sagemaker.describe_training_job(TrainingJobName=name)
         status = description["TrainingJobStatus"]

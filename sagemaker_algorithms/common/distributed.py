@@ -35,6 +35,12 @@ DEFAULT_MASTER_PORT = 7777  # the port SageMaker's PyTorch containers use
 RENDEZVOUS_TIMEOUT = datetime.timedelta(minutes=10)
 
 
+def is_replicated(channel_config: dict[str, Any]) -> bool:
+    """Whether every host holds the whole channel (``FullyReplicated``, the default) rather than its
+    own shard (``ShardedByS3Key``); ``channel_config`` is the channel's inputdataconfig.json entry."""
+    return channel_config.get("S3DistributionType", "FullyReplicated") != "ShardedByS3Key"
+
+
 class HostGroup:
     """This host's view of the job's hosts. The base class is the one-host group: every collective
     returns this host's own contribution."""
@@ -68,8 +74,7 @@ class HostGroup:
     def share(self, channel_config: dict[str, Any]) -> slice:
         """The rows of a channel this host scores: its own shard, or its stride of a replicated one
         (``FullyReplicated`` gives every host every record; the job's figures count each once)."""
-        replicated = channel_config.get("S3DistributionType", "FullyReplicated") != "ShardedByS3Key"
-        return slice(self.rank, None, self.size) if replicated and self.size > 1 else slice(None)
+        return slice(self.rank, None, self.size) if is_replicated(channel_config) and self.size > 1 else slice(None)
 
     def broadcast_object(self, value: Any, source: int = 0) -> Any:
         """``value`` as the host of rank ``source`` has it."""

@@ -484,9 +484,10 @@ class ModelWriter:
 
 def replicated_channels(env: TrainingEnvironment) -> tuple[str, ...]:
     """The data channels every host holds whole (``S3DistributionType`` ``FullyReplicated``, the default)."""
+    from ..common.distributed import is_replicated
+
     return tuple(name for name in ("train", "validation")
-                 if (env.channels[name].config.get("S3DistributionType") if name in env.channels else None)
-                 != "ShardedByS3Key")
+                 if name not in env.channels or is_replicated(env.channels[name].config))
 
 
 def load_image_sets(env: TrainingEnvironment, hp: dict[str, Any], group: "HostGroup") -> tuple[ImageSet, ImageSet]:

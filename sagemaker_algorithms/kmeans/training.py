@@ -60,15 +60,13 @@ ALGORITHM = KMeansTraining()
 
 def train(env: TrainingEnvironment) -> None:
     hp = env.hyperparameters
-    host = env.current_host
-    k, feature_dim = hp["k"], hp["feature_dim"]
     if hp["extra_center_factor"] == "auto":
         logger.info("'extra_center_factor' was set to 'auto', evaluated to %d.", AUTO_EXTRA_CENTER_FACTOR)
     for name in env.channels:
         if name not in CHANNELS:
             logger.warning("Ignoring channel '%s': k-means reads only 'train' and 'test'", name)
     train_channel = env.require_channel("train")
-    with join_hosts(env.hosts, host) as group:
+    with join_hosts(env.hosts, env.current_host) as group:
         _train(env, group, train_channel)
 
 

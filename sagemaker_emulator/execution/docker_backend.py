@@ -424,8 +424,7 @@ class DockerBackend:
             since = (last + 1) / 1000 if last else None
             handles.append(self._track(ContainerHandle(found[host], host, on_output, since=since,
                                                        on_removed=self._untrack, closed=self._closed)))
-        networks = [network for network in self._owned_networks()
-                    if (network.attrs.get("Labels") or {}).get(JOB_LABEL) == job_name]
+        networks = self._owned_networks({JOB_LABEL: job_name})
         for network in networks:
             with self._lock:
                 self._networks[network.name] = network
@@ -613,12 +612,16 @@ class DockerBackend:
         except Exception:  # noqa: BLE001 - removed already
             pass
 
-    def _owned_containers(self, labels: dict[str, str]) -> list[Any]:
-        filters = [f"{DATA_DIR_LABEL}={self.data_dir}", *(f"{key}={value}" for key, value in labels.items())]
-        return self.client.containers.list(all=True, filters={"label": filters})
+    def _label_filters(self, labels: dict[str, str] | None) -> dict[str, list[str]]:
+        """This data directory's label, and ``labels``, as an engine list filter."""
+        return {"label": [f"{DATA_DIR_LABEL}={self.data_dir}",
+                          *(f"{key}={value}" for key, value in (labels or {}).items())]}
 
-    def _owned_networks(self) -> list[Any]:
-        return self.client.networks.list(filters={"label": [f"{DATA_DIR_LABEL}={self.data_dir}"]})
+    def _owned_containers(self, labels: dict[str, str]) -> list[Any]:
+        return self.client.containers.list(all=True, filters=self._label_filters(labels))
+
+    def _owned_networks(self, labels: dict[str, str] | None = None) -> list[Any]:
+        return self.client.networks.list(filters=self._label_filters(labels))
 
     def owned_container_ids(self) -> list[str]:
         return [container.id for container in self._owned_containers({})]

@@ -110,6 +110,32 @@ def torch_image(docker_client) -> str:
     return images.TORCH_IMAGE
 
 
+IMAGE_CLASSIFICATION_IMAGE = "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1"
+
+
+def start_image_classification_job(sagemaker, s3, records, instance_count: int, instance_type: str,
+                                   mini_batch_size: int) -> str:
+    """A tiny two-class job: 16x16 images, ResNet-20, 2 epochs, train and validation .rec channels."""
+    bucket = make_bucket(s3)
+    s3.put_object(Bucket=bucket, Key="train/train.rec", Body=records.two_class_rec(64))
+    s3.put_object(Bucket=bucket, Key="validation/val.rec", Body=records.two_class_rec(32, seed=1))
+    job = unique("image-classification")
+    sagemaker.create_training_job(
+        TrainingJobName=job,
+        AlgorithmSpecification={"TrainingImage": IMAGE_CLASSIFICATION_IMAGE, "TrainingInputMode": "File"},
+        RoleArn=ROLE,
+        InputDataConfig=[channel(f"s3://{bucket}/{name}/", name, ContentType="application/x-recordio")
+                         for name in ("train", "validation")],
+        OutputDataConfig={"S3OutputPath": f"s3://{bucket}/output"},
+        ResourceConfig={"InstanceCount": instance_count, "InstanceType": instance_type, "VolumeSizeInGB": 10},
+        StoppingCondition={"MaxRuntimeInSeconds": 900},
+        HyperParameters={"num_classes": "2", "num_training_samples": "64", "num_layers": "20",
+                         "image_shape": "3,16,16", "mini_batch_size": str(mini_batch_size), "learning_rate": "0.05",
+                         "epochs": "2"},
+    )
+    return job
+
+
 def test_image_classification_trains_and_serves_in_the_torch_image(docker_emulator, docker_client, torch_image):
     """A tiny two-class job (16x16 images, ResNet-20, 2 epochs), then an endpoint that classifies a JPEG."""
     records = pytest.importorskip("tests.unit.algorithms.test_image_classification_records")
@@ -117,29 +143,13 @@ def test_image_classification_trains_and_serves_in_the_torch_image(docker_emulat
 
     sagemaker, s3 = docker_emulator.client("sagemaker"), docker_emulator.client("s3")
     runtime = docker_emulator.client("sagemaker-runtime")
-    bucket = make_bucket(s3)
-    s3.put_object(Bucket=bucket, Key="train/train.rec", Body=records.two_class_rec(64))
-    s3.put_object(Bucket=bucket, Key="validation/val.rec", Body=records.two_class_rec(32, seed=1))
-    image = "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1"
-    job = unique("image-classification")
-    sagemaker.create_training_job(
-        TrainingJobName=job,
-        AlgorithmSpecification={"TrainingImage": image, "TrainingInputMode": "File"},
-        RoleArn=ROLE,
-        InputDataConfig=[channel(f"s3://{bucket}/{name}/", name, ContentType="application/x-recordio")
-                         for name in ("train", "validation")],
-        OutputDataConfig={"S3OutputPath": f"s3://{bucket}/output"},
-        ResourceConfig={"InstanceCount": 1, "InstanceType": "ml.p3.2xlarge", "VolumeSizeInGB": 10},
-        StoppingCondition={"MaxRuntimeInSeconds": 900},
-        HyperParameters={"num_classes": "2", "num_training_samples": "64", "num_layers": "20",
-                         "image_shape": "3,16,16", "mini_batch_size": "16", "learning_rate": "0.05", "epochs": "2"},
-    )
+    job = start_image_classification_job(sagemaker, s3, records, 1, "ml.p3.2xlarge", mini_batch_size=16)
     description = wait_for_job(sagemaker, job)
     assert description["TrainingJobStatus"] == "Completed", description.get("FailureReason")
     metrics = {m["MetricName"] for m in description["FinalMetricDataList"]}
     assert {"train:accuracy", "validation:accuracy"} <= metrics
 
-    endpoint = deploy(sagemaker, description["ModelArtifacts"]["S3ModelArtifacts"], image=image)
+    endpoint = deploy(sagemaker, description["ModelArtifacts"]["S3ModelArtifacts"], image=IMAGE_CLASSIFICATION_IMAGE)
     (container,) = owned_containers(docker_client, docker_emulator.data_dir, role="serving", endpoint=endpoint)
     assert container.image.tags == [torch_image]  # a GPU type on a host without GPUs: the CPU image
     bright = records.tiny_images([1], size=16, seed=5)[0]
@@ -172,29 +182,11 @@ def test_a_missing_algorithm_image_is_named_with_the_command_that_builds_it(dock
 def test_image_classification_on_two_hosts_in_containers(docker_emulator, torch_image):
     """DistributedDataParallel across two containers (gloo over the job's network)."""
     records = pytest.importorskip("tests.unit.algorithms.test_image_classification_records")
-    sagemaker, s3, logs = docker_emulator.client("sagemaker"), docker_emulator.client("s3"), docker_emulator.client("logs")
-    bucket = make_bucket(s3)
-    s3.put_object(Bucket=bucket, Key="train/train.rec", Body=records.two_class_rec(64))
-    s3.put_object(Bucket=bucket, Key="validation/val.rec", Body=records.two_class_rec(32, seed=1))
-    image = "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1"
-    job = unique("image-classification-2")
-    sagemaker.create_training_job(
-        TrainingJobName=job,
-        AlgorithmSpecification={"TrainingImage": image, "TrainingInputMode": "File"},
-        RoleArn=ROLE,
-        InputDataConfig=[channel(f"s3://{bucket}/{name}/", name, ContentType="application/x-recordio")
-                         for name in ("train", "validation")],
-        OutputDataConfig={"S3OutputPath": f"s3://{bucket}/output"},
-        ResourceConfig={"InstanceCount": 2, "InstanceType": "ml.c5.xlarge", "VolumeSizeInGB": 10},
-        StoppingCondition={"MaxRuntimeInSeconds": 900},
-        HyperParameters={"num_classes": "2", "num_training_samples": "64", "num_layers": "20",
-                         "image_shape": "3,16,16", "mini_batch_size": "8", "learning_rate": "0.05", "epochs": "2"},
-    )
+    sagemaker, s3 = docker_emulator.client("sagemaker"), docker_emulator.client("s3")
+    job = start_image_classification_job(sagemaker, s3, records, 2, "ml.c5.xlarge", mini_batch_size=8)
     description = wait_for_job(sagemaker, job)
     assert description["TrainingJobStatus"] == "Completed", description.get("FailureReason")
-    group = "/aws/sagemaker/TrainingJobs"
-    accuracy_lines = []
-    for stream in logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=job + "/")["logStreams"]:
-        events = logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"], startFromHead=True)
-        accuracy_lines.append([e["message"].split("] ", 1)[-1] for e in events["events"] if "-accuracy=" in e["message"]])
+    stream_texts = _integration_test("test_multihost_training", "stream_texts")
+    accuracy_lines = [[line.split("] ", 1)[-1] for line in text.splitlines() if "-accuracy=" in line]
+                      for text in stream_texts(docker_emulator.client("logs"), job).values()]
     assert len(accuracy_lines) == 2 and accuracy_lines[0] == accuracy_lines[1] and len(accuracy_lines[0]) == 4

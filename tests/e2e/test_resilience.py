@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests.e2e.conftest import owned_containers
-from tests.e2e.byoc import create_job, deploy_user_model
+from tests.e2e.byoc import create_job, deploy_user_model, job_log
 from tests.integration.flows import unique, wait_for_job
 
 pytestmark = pytest.mark.docker
@@ -32,6 +32,22 @@ def trained_artifact(server, image: str, scale: str = "10") -> str:
 
 def predict(runtime, endpoint: str) -> dict:
     return json.loads(runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body="1")["Body"].read())
+
+
+def crash_while_training(server, docker_client, data_dir, user_image: str, hyperparameters: dict[str, str]) -> str:
+    """Start a job of the user image, and SIGKILL the emulator once its container runs; the job's name."""
+    job, _ = create_job(server.client("sagemaker"), server.client("s3"), user_image, hyperparameters)
+    deadline = time.monotonic() + 60
+    while not [c for c in owned_containers(docker_client, data_dir, role="training") if c.status == "running"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    server.stop(signal.SIGKILL)  # containers outlive a crashed emulator
+    return job
+
+
+def restarted(fresh_docker_emulator, server, data_dir):
+    """A new emulator on the crashed one's data directory and port."""
+    return fresh_docker_emulator(data_dir=data_dir, port=int(server.url.rsplit(":", 1)[1]))
 
 
 def test_a_killed_endpoint_container_is_replaced(docker_emulator, docker_client, user_image):
@@ -111,21 +127,16 @@ def test_restart_adopts_serving_containers_and_removes_the_rest(fresh_docker_emu
                                                                  user_image):
     data_dir = tmp_path / "state"
     server = fresh_docker_emulator(data_dir=data_dir)
-    sagemaker, s3 = server.client("sagemaker"), server.client("s3")
+    sagemaker = server.client("sagemaker")
     endpoint = deploy_user_model(sagemaker, user_image, trained_artifact(server, user_image), {})
     sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=endpoint)
     wait_in_service(sagemaker, endpoint)
     (serving,) = owned_containers(docker_client, data_dir, role="serving")
-    job, _ = create_job(sagemaker, s3, user_image, {"epochs": "1", "sleep_seconds": "20"})
-    deadline = time.monotonic() + 60
-    while not owned_containers(docker_client, data_dir, role="training"):
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
-    server.stop(signal.SIGKILL)  # containers outlive a crashed emulator
+    job = crash_while_training(server, docker_client, data_dir, user_image, {"epochs": "1", "sleep_seconds": "20"})
     assert {c.labels["org.sagemaker-emulator.role"] for c in owned_containers(docker_client, data_dir)} == {
         "training", "serving"}
 
-    server = fresh_docker_emulator(data_dir=data_dir, port=int(server.url.rsplit(":", 1)[1]))
+    server = restarted(fresh_docker_emulator, server, data_dir)
     sagemaker, runtime = server.client("sagemaker"), server.client("sagemaker-runtime")
     assert sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "InService"
     assert predict(runtime, endpoint)["predictions"] == [13.0]  # served by the adopted container
@@ -138,12 +149,7 @@ def test_restart_adopts_serving_containers_and_removes_the_rest(fresh_docker_emu
     assert description["ModelArtifacts"]["S3ModelArtifacts"].endswith(f"/{job}/output/model.tar.gz")
     metrics = {m["MetricName"]: m["Value"] for m in description["FinalMetricDataList"]}
     assert metrics["train:loss"] == 1.0  # recorded before the restart, kept
-    logs = server.client("logs")
-    (stream,) = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs",
-                                          logStreamNamePrefix=job)["logStreams"]
-    messages = [e["message"] for e in logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs",
-                                                          logStreamName=stream["logStreamName"],
-                                                          startFromHead=True)["events"]]
+    messages = job_log(server, job).splitlines()
     assert messages.count("epoch=1 train_loss=1.0000") == 1 and messages.count("training done") == 1, messages
     deadline = time.monotonic() + 30
     while [c.id for c in owned_containers(docker_client, data_dir)] != [serving.id]:
@@ -177,7 +183,7 @@ def test_restart_replaces_endpoint_containers_that_are_gone(fresh_docker_emulato
     for container in owned_containers(docker_client, data_dir):
         container.remove(force=True)
 
-    server = fresh_docker_emulator(data_dir=data_dir, port=int(server.url.rsplit(":", 1)[1]))
+    server = restarted(fresh_docker_emulator, server, data_dir)
     sagemaker, runtime = server.client("sagemaker"), server.client("sagemaker-runtime")
     wait_in_service(sagemaker, endpoint)
     deadline = time.monotonic() + 60
@@ -195,26 +201,15 @@ def test_restart_finishes_a_job_whose_container_exited_meanwhile(fresh_docker_em
                                                                  user_image):
     data_dir = tmp_path / "state"
     server = fresh_docker_emulator(data_dir=data_dir)
-    sagemaker, s3 = server.client("sagemaker"), server.client("s3")
-    job, _ = create_job(sagemaker, s3, user_image, {"epochs": "2", "sleep_seconds": "2"})
-    deadline = time.monotonic() + 60
-    while not [c for c in owned_containers(docker_client, data_dir, role="training") if c.status == "running"]:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    server.stop(signal.SIGKILL)
+    job = crash_while_training(server, docker_client, data_dir, user_image, {"epochs": "2", "sleep_seconds": "2"})
     (container,) = owned_containers(docker_client, data_dir, role="training")
     assert container.wait(timeout=60)["StatusCode"] == 0  # it finishes while no emulator watches it
 
-    server = fresh_docker_emulator(data_dir=data_dir, port=int(server.url.rsplit(":", 1)[1]))
+    server = restarted(fresh_docker_emulator, server, data_dir)
     sagemaker = server.client("sagemaker")
     description = wait_for_job(sagemaker, job)
     assert description["TrainingJobStatus"] == "Completed", description.get("FailureReason")
-    logs = server.client("logs")
-    (stream,) = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs",
-                                          logStreamNamePrefix=job)["logStreams"]
-    messages = [e["message"] for e in logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs",
-                                                          logStreamName=stream["logStreamName"],
-                                                          startFromHead=True)["events"]]
+    messages = job_log(server, job).splitlines()
     assert messages.count("training done") == 1 and messages.count("epoch=2 train_loss=0.5000") == 1, messages
     deadline = time.monotonic() + 30
     while owned_containers(docker_client, data_dir):
@@ -229,20 +224,14 @@ def test_restart_fails_a_job_whose_container_never_started(fresh_docker_emulator
     job cannot be adopted; it fails and the container goes."""
     data_dir = tmp_path / "state"
     server = fresh_docker_emulator(data_dir=data_dir)
-    sagemaker, s3 = server.client("sagemaker"), server.client("s3")
-    job, _ = create_job(sagemaker, s3, user_image, {"epochs": "1", "sleep_seconds": "60"})
-    deadline = time.monotonic() + 60
-    while not [c for c in owned_containers(docker_client, data_dir, role="training") if c.status == "running"]:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    server.stop(signal.SIGKILL)
+    job = crash_while_training(server, docker_client, data_dir, user_image, {"epochs": "1", "sleep_seconds": "60"})
     (running,) = owned_containers(docker_client, data_dir, role="training")
     labels = dict(running.labels)
     running.remove(force=True)
     created = docker_client.containers.create(user_image, ["train"], labels=labels)  # as the crash left it
     assert created.status == "created"
 
-    server = fresh_docker_emulator(data_dir=data_dir, port=int(server.url.rsplit(":", 1)[1]))
+    server = restarted(fresh_docker_emulator, server, data_dir)
     description = server.client("sagemaker").describe_training_job(TrainingJobName=job)
     assert description["TrainingJobStatus"] == "Failed"
     assert description["FailureReason"].startswith("InternalServerError")

@@ -8,11 +8,8 @@ No emulator: each host gets its own workspace laid out like /opt/ml (``SAGEMAKER
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -22,7 +19,7 @@ pytest.importorskip("PIL")
 
 from sagemaker_algorithms.common import contract  # noqa: E402
 from sagemaker_algorithms.image_classification import artifact  # noqa: E402
-from tests.unit.algorithms.helpers import REPO_ROOT, free_port, make_job  # noqa: E402
+from tests.unit.algorithms.helpers import make_job, run_hosts  # noqa: E402
 from tests.unit.algorithms.test_image_classification_records import rec_bytes, tiny_images  # noqa: E402
 
 HOSTS = ["algo-1", "algo-2"]
@@ -38,42 +35,18 @@ def rec(count: int, seed: int) -> bytes:
     return rec_bytes(labels, tiny_images(labels, size=32, seed=seed))
 
 
-def start_hosts(tmp_path: Path, channels_per_host: dict[str, dict], distribution: str = "FullyReplicated",
-                hyperparameters: dict | None = None) -> dict[str, subprocess.Popen]:
-    port = free_port()
-    processes = {}
+def run_job(tmp_path: Path, channels_per_host: dict[str, dict], distribution: str = "FullyReplicated",
+            hyperparameters: dict | None = None) -> dict[str, tuple[int, str]]:
+    """Both hosts' ``train`` to the end: {host: (exit code, output)}."""
     for host in HOSTS:
-        paths = make_job(tmp_path / host, hyperparameters or HYPERPARAMETERS, channels_per_host[host], RECORDIO,
-                         hosts=HOSTS)
-        data_config = contract.read_input_data_config(paths)
-        for entry in data_config.values():
-            entry["S3DistributionType"] = distribution
-        contract.write_training_config(paths, contract.read_hyperparameters(paths), data_config,
-                                       contract.resource_config(host, HOSTS))
-        env = dict(os.environ, SAGEMAKER_BASE_DIR=str(paths.base), SAGEMAKER_ALGORITHM="image-classification",
-                   MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), OMP_NUM_THREADS="1",
-                   SAGEMAKER_IMAGE_CLASSIFICATION_WORKERS="0",
-                   PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        env.pop("SAGEMAKER_EMULATOR_SINGLE_WORKER", None)
-        processes[host] = subprocess.Popen([sys.executable, "-m", "sagemaker_algorithms", "train"], env=env,
-                                           cwd=str(REPO_ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                           text=True)
-    return processes
+        make_job(tmp_path / host, hyperparameters or HYPERPARAMETERS, channels_per_host[host], RECORDIO,
+                 hosts=HOSTS, current_host=host, distribution=distribution)
+    return finish(run_hosts({host: tmp_path / host for host in HOSTS}, "image-classification", timeout=TIMEOUT,
+                            extra_env={"SAGEMAKER_IMAGE_CLASSIFICATION_WORKERS": "0"}))
 
 
-def finish(processes: dict[str, subprocess.Popen]) -> dict[str, tuple[int, str]]:
-    deadline = time.monotonic() + TIMEOUT
-    results = {}
-    try:
-        for host, process in processes.items():
-            output, _ = process.communicate(timeout=max(deadline - time.monotonic(), 1))
-            results[host] = (process.returncode, output)
-    finally:
-        for process in processes.values():
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
-    return results
+def finish(completed: dict[str, subprocess.CompletedProcess]) -> dict[str, tuple[int, str]]:
+    return {host: (process.returncode, process.stdout) for host, process in completed.items()}
 
 
 def model_files(tmp_path: Path, host: str) -> list[str]:
@@ -83,7 +56,7 @@ def model_files(tmp_path: Path, host: str) -> list[str]:
 
 def test_two_hosts_share_replicated_records(tmp_path):
     channels = {"train": {"train.rec": rec(96, seed=0)}, "validation": {"val.rec": rec(33, seed=1)}}
-    results = finish(start_hosts(tmp_path, {host: channels for host in HOSTS}))
+    results = run_job(tmp_path, {host: channels for host in HOSTS})
     for host, (code, output) in results.items():
         assert code == 0, f"{host}:\n{output}"
         assert contract.read_failure(contract.ContainerPaths(tmp_path / host)) is None
@@ -110,7 +83,7 @@ def test_sharded_hosts_run_the_same_number_of_steps(tmp_path):
         "algo-2": {"train": {"c.rec": rec(40, seed=3)}, "validation": {"w.rec": rec(10, seed=4)}},
     }
     hyperparameters = {**HYPERPARAMETERS, "num_training_samples": "108", "epochs": "1"}
-    results = finish(start_hosts(tmp_path, channels, "ShardedByS3Key", hyperparameters))
+    results = run_job(tmp_path, channels, "ShardedByS3Key", hyperparameters)
     for host, (code, output) in results.items():
         assert code == 0, f"{host}:\n{output}"
         assert "sharded by S3 key" in output
@@ -129,7 +102,7 @@ def test_one_hosts_client_error_fails_every_host(tmp_path):
         "algo-1": {"train": {"a.rec": rec(32, seed=0)}, "validation": {"v.rec": rec(16, 1)}},
         "algo-2": {"train": {"notes.idx": b"0\t0\n"}, "validation": {"w.rec": rec(16, seed=4)}},
     }
-    results = finish(start_hosts(tmp_path, channels, "ShardedByS3Key"))
+    results = run_job(tmp_path, channels, "ShardedByS3Key")
     message = "No data was found in channel 'train' (the channel directory has no .rec files)"
     assert results["algo-2"][0] == 2, results["algo-2"][1]
     assert contract.read_failure(contract.ContainerPaths(tmp_path / "algo-2")) == f"ClientError: {message} " \
@@ -183,13 +156,8 @@ def test_data_parallel_steps_keep_the_hosts_models_identical(tmp_path):
     same weights and batch-norm statistics (DistributedDataParallel averages every update)."""
     path = tmp_path / "train.rec"
     path.write_bytes(rec(64, seed=0))
-    port = free_port()
-    env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), OMP_NUM_THREADS="1",
-               PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    processes = {host: subprocess.Popen([sys.executable, "-c", STEPS_SCRIPT, host, str(path)], env=env,
-                                        cwd=str(REPO_ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        text=True) for host in HOSTS}
-    results = finish(processes)
+    results = finish(run_hosts({host: tmp_path for host in HOSTS}, "image-classification", timeout=TIMEOUT,
+                               arguments=lambda host: ["-c", STEPS_SCRIPT, host, str(path)]))
     reports = []
     for host, (code, output) in results.items():
         assert code == 0, f"{host}:\n{output}"

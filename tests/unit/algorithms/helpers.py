@@ -11,9 +11,10 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from sagemaker_algorithms.common import contract
+from sagemaker_algorithms.common.distributed import SINGLE_WORKER_ENV
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -51,30 +52,33 @@ def run_entrypoint(command: str, base: Path, algorithm: str = "kmeans", timeout:
                           capture_output=True, text=True, timeout=timeout)
 
 
-def run_hosts(workspaces: dict[str, Path], algorithm: str, timeout: float = 180,
-              extra_env: dict | None = None) -> dict[str, subprocess.CompletedProcess]:
+def run_hosts(workspaces: dict[str, Path], algorithm: str, timeout: float = 180, extra_env: dict | None = None,
+              arguments: Callable[[str], list[str]] | None = None) -> dict[str, subprocess.CompletedProcess]:
     """Run ``train`` for every host of a multi-host job at once (one process per host, joined through
-    torch.distributed on the loopback interface, as the process backend runs them)."""
+    torch.distributed on the loopback interface, as the process backend runs them). ``arguments(host)``
+    replaces ``-m sagemaker_algorithms train`` after the interpreter."""
     port = free_port()
     processes = {}
     for host, base in workspaces.items():
         env = dict(os.environ, SAGEMAKER_BASE_DIR=str(base), SAGEMAKER_ALGORITHM=algorithm, MASTER_ADDR="127.0.0.1",
                    MASTER_PORT=str(port), OMP_NUM_THREADS="1",
                    PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        env.pop(SINGLE_WORKER_ENV, None)
         env.update(extra_env or {})
-        processes[host] = subprocess.Popen([sys.executable, "-m", "sagemaker_algorithms", "train"], env=env,
-                                           cwd=str(REPO_ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                           text=True)
+        argv = arguments(host) if arguments is not None else ["-m", "sagemaker_algorithms", "train"]
+        processes[host] = subprocess.Popen([sys.executable, *argv], env=env, cwd=str(REPO_ROOT),
+                                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + timeout
     results = {}
     try:
         for host, process in processes.items():
-            output, _ = process.communicate(timeout=timeout)
+            output, _ = process.communicate(timeout=max(deadline - time.monotonic(), 1))
             results[host] = subprocess.CompletedProcess(process.args, process.returncode, output, "")
     finally:
         for process in processes.values():
             if process.poll() is None:
                 process.kill()
-                process.wait()
+                process.communicate()
     return results
 
 
