@@ -17,6 +17,7 @@ worker trains alone on every shard.
 
 from __future__ import annotations
 
+import atexit
 import datetime
 import logging
 import os
@@ -146,9 +147,12 @@ class TorchHostGroup(HostGroup):
 
     def __exit__(self, exc_type: Any, *exc_info: Any) -> None:
         # On a failure the group stays up until the process exits, after the failure file is
-        # written: the peers lose the connection later than this host recorded why it failed.
+        # written: the peers lose the connection later than this host recorded why it failed. It is
+        # still destroyed then (at exit), since gloo aborts the process when left to static teardown.
         if exc_type is None:
             self.close()
+        else:
+            atexit.register(self.close)
 
 
 def join_hosts(hosts: Sequence[str], current_host: str, *, backend: str = "gloo") -> HostGroup:
