@@ -13,10 +13,12 @@ How it trains (SageMaker developer guide, "How Linear Learner Works", and what r
    matrix products for all of them. Mini-batches of ``mini_batch_size`` rows are read in order
    (SageMaker does not shuffle; shuffle your data); the optimizer is SGD, Adam or RMSProp with an
    optional step-wise learning-rate schedule.
-3. **Early stopping.** With a validation set, each model's validation loss is computed after every
-   epoch; each model keeps its best-epoch weights, and training stops when the best validation loss
+3. **Early stopping.** After every epoch the stopping criterion is checked: with a validation set,
+   each model's validation loss (each model keeps its best-epoch weights, and the criterion is the
+   best model's); without one, the training objective of the epoch (model 0's, the one logged), as
+   SageMaker's ``early_stopping_patience`` documentation says. Training stops when the criterion
    has not improved by a relative ``early_stopping_tolerance`` for ``early_stopping_patience``
-   epochs.
+   epochs (a patience above ``epochs`` turns it off).
 4. **Select.** The best model on the validation set (or the training set without one) wins:
    binary classifiers by ``binary_classifier_model_selection_criteria`` after choosing each model's
    decision threshold for that criterion, multiclass classifiers by accuracy (ties by loss),
@@ -124,7 +126,8 @@ class EpochReport:
     epoch: int
     train_loss: float  # model 0's mean training objective over the epoch (label units)
     validation_loss: np.ndarray | None  # (M,) after the epoch, or None without validation data
-    improved: bool | None  # did the best validation loss improve (None without validation data)
+    criterion: float  # what early stopping watches: the best validation loss, else train_loss
+    improved: bool  # did the criterion improve by more than the tolerance
     epochs_without_improvement: int
     records: int
     seconds: float
@@ -364,8 +367,9 @@ class LinearLearner:
 
     def _epochs(self, trainer: "_Trainer", X, y, sample_weights, X_val, y_val, on_epoch_end
                 ) -> tuple[np.ndarray, np.ndarray]:
-        """Run the epochs with early stopping; the weights to select from (each model's best epoch
-        on the validation data, or the last epoch's without validation data)."""
+        """Run the epochs with early stopping (on the validation loss, else on the training
+        objective); the weights to select from (each model's best epoch on the validation data, or
+        the last epoch's without validation data)."""
         W, b = trainer.W, trainer.b
         has_validation = X_val is not None
         best_W, best_b = W.copy(), b.copy()
@@ -380,7 +384,8 @@ class LinearLearner:
             if self.group_.size > 1:
                 self._average_models(W, b)
                 train_loss = float(self._pooled_mean(np.array([train_loss]), X.shape[0])[0])
-            validation_loss = improved = None
+            validation_loss = None
+            criterion = train_loss
             if has_validation:
                 validation_loss = self._pooled_mean(self._evaluate(X_val, y_val, W, b, pool=trainer.pool)[0],
                                                     X_val.shape[0])
@@ -390,20 +395,20 @@ class LinearLearner:
                     best_W[:, cols] = W[:, cols]
                     best_b[cols] = b[cols]
                     best_losses = np.where(better, validation_loss, best_losses)
-                current = float(np.min(validation_loss))
-                improved = bool(np.isfinite(current) and (
-                    not np.isfinite(best_overall)
-                    or (best_overall - current) > self.early_stopping_tolerance * abs(best_overall)))
-                if improved:
-                    best_overall, stale = current, 0
-                else:
-                    best_overall, stale = min(best_overall, current), stale + 1
-            report = EpochReport(epoch, train_loss, validation_loss, improved, stale, X.shape[0],
+                criterion = float(np.min(validation_loss))
+            improved = bool(np.isfinite(criterion) and (
+                not np.isfinite(best_overall)
+                or (best_overall - criterion) > self.early_stopping_tolerance * abs(best_overall)))
+            if improved:
+                best_overall, stale = criterion, 0
+            else:
+                best_overall, stale = min(best_overall, criterion), stale + 1
+            report = EpochReport(epoch, train_loss, validation_loss, criterion, improved, stale, X.shape[0],
                                  time.perf_counter() - started)
             self.history_.append(report)
             if on_epoch_end is not None:
                 on_epoch_end(report)
-            if has_validation and stale >= self.early_stopping_patience:
+            if stale >= self.early_stopping_patience and epoch + 1 < self.epochs:
                 self.stopped_early_ = True
                 break
         self.epochs_run_ = len(self.history_)

@@ -25,9 +25,10 @@ the selected model at its chosen threshold. The real container's per-model ``#me
 are left out (see :class:`_EpochLogger`).
 
 Choices where SageMaker is silent: how ``auto`` values resolve (see :mod:`.estimator`); early
-stopping watches the best model's validation objective; without a validation channel there is no
-early stopping, and the model and its threshold are chosen on the training data; metrics that are
-undefined for a channel (ROC AUC with one class present) are left out rather than logged as nan.
+stopping watches the best model's validation objective, or without a validation channel the
+epoch's training objective (SageMaker documents the training loss then), when the model and its
+threshold are also chosen on the training data; metrics that are undefined for a channel (ROC AUC
+with one class present) are left out rather than logged as nan.
 
 Several hosts (``InstanceCount`` > 1) join through ``torch.distributed``
 (:mod:`..common.distributed`): each trains the stacked models on its own rows, the models are
@@ -202,13 +203,13 @@ class _EpochLogger:
         if report.validation_loss is not None:
             logger.info(quality_metric_line(host, "validation", self.objective, report.validation_loss[0],
                                             epoch=epoch))
-            best = float(np.min(report.validation_loss))
-            logger.info("#early_stopping_criteria_metric: host=%s, epoch=%d, criteria=%s, value=%r", host, epoch,
-                        self.objective, best)
-            if report.improved:
-                logger.info("Epoch %d: Loss improved. Updating best model", epoch)
-            else:
-                logger.info("Epoch %d: Loss has not improved for %d epoch(s)", epoch, report.epochs_without_improvement)
+        logger.info("#early_stopping_criteria_metric: host=%s, epoch=%d, criteria=%s, value=%r", host, epoch,
+                    self.objective, report.criterion)
+        if report.improved:
+            logger.info("Epoch %d: Loss improved.%s", epoch,
+                        " Updating best model" if report.validation_loss is not None else "")
+        else:
+            logger.info("Epoch %d: Loss has not improved for %d epoch(s)", epoch, report.epochs_without_improvement)
         logger.info(progress_metric_line(host, 100.0 * (epoch + 1) / self.epochs))
         logger.info(throughput_metric_line(host, report.records / max(report.seconds, 1e-9)))
 

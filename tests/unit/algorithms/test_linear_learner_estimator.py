@@ -171,9 +171,29 @@ def test_early_stopping_on_validation_loss(zeros):
     # each model keeps the weights of its best validation epoch
     best = np.min([report.validation_loss for report in learner.history_], axis=0)
     np.testing.assert_allclose(learner.selection_losses_, best, rtol=1e-5)
-    patient = LinearLearner("binary_classifier", mini_batch_size=100, epochs=4, num_models=4).fit(X, y)
-    assert patient.epochs_run_ == 4 and not patient.stopped_early_
-    assert all(report.validation_loss is None and report.improved is None for report in patient.history_)
+    assert [report.criterion for report in learner.history_] == [float(np.min(report.validation_loss))
+                                                                  for report in learner.history_]
+
+
+def noise_regression(seed: int = 5, rows: int = 2000):
+    """Labels that the features do not explain: the training objective flattens after an epoch or two."""
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(rows, 5)).astype(np.float32), rng.normal(size=rows).astype(np.float32)
+
+
+def test_early_stopping_on_the_training_objective_without_validation():
+    X, y = noise_regression()
+    learner = LinearLearner("regressor", mini_batch_size=100, epochs=30, num_models=4).fit(X, y)
+    assert learner.stopped_early_ and 4 <= learner.epochs_run_ < 30
+    history = learner.history_
+    assert all(report.validation_loss is None and report.criterion == report.train_loss for report in history)
+    assert [report.improved for report in history[-3:]] == [False, False, False]  # patience 3
+    best = min(report.train_loss for report in history[:-3])
+    assert all(report.train_loss > best * (1 - learner.early_stopping_tolerance) for report in history[-3:])
+    # a patience above the number of epochs turns early stopping off
+    patient = LinearLearner("regressor", mini_batch_size=100, epochs=30, num_models=4,
+                            early_stopping_patience=31).fit(X, y)
+    assert patient.epochs_run_ == 30 and not patient.stopped_early_
 
 
 def test_normalisation_makes_the_model_scale_invariant(zeros):

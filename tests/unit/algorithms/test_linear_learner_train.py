@@ -155,6 +155,24 @@ def test_regressor_metrics_and_no_test_channel(tmp_path, capsys):
     assert "'stdev_label': " in out
 
 
+def test_early_stopping_on_the_training_objective_without_a_validation_channel(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(2000, 5)), rng.normal(size=2000)  # nothing to learn: the objective flattens
+    paths = make_job(tmp_path, {"predictor_type": "regressor", "mini_batch_size": "100", "epochs": "30",
+                                "num_models": "4"}, {"train": {"a.pbr": sdk_recordio(X, y)}})
+    assert linear_learner.train(paths) == 0
+    out = capsys.readouterr().out
+    epochs = int(re.search(r"Early stop condition met. Stopping training after (\d+) epoch\(s\)", out).group(1))
+    assert 4 <= epochs < 30
+    objectives = re.findall(r"epoch=(\d+), train mse_objective <loss>=(\S+)$", out, re.M)
+    criteria = re.findall(r"#early_stopping_criteria_metric: host=algo-1, epoch=(\d+), "
+                          r"criteria=mse_objective, value=(\S+)$", out, re.M)
+    assert len(objectives) == epochs and [(e, float(v)) for e, v in criteria] == [(e, float(v)) for e, v in objectives]
+    assert f"Epoch {epochs - 1}: Loss has not improved for 3 epoch(s)" in out
+    assert final_metrics(out)["train:progress"] == pytest.approx(100.0 * epochs / 30)
+    assert (paths.model_dir / "model_algo-1").exists()
+
+
 def test_failure_file_for_missing_predictor_type(tmp_path, digits):
     X, y = digits
     paths = make_job(tmp_path, {"feature_dim": "64"}, {"train": {"a.pbr": encode_dense_records(X, y)}})
