@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.linear_learner [--repeats 3] [--tasks binary multiclass]
                                                   [--validation] [--test-channel] [--seeds N]
-                                                  [--hyperparameters NAME=VALUE ...]
+                                                  [--folds N] [--hyperparameters NAME=VALUE ...]
 
 Tasks: ``binary`` (digit 0 against the rest) and ``multiclass`` (10 digits). Each job trains on the
 50,000 MNIST training rows (one RecordIO-protobuf ``train`` channel, float32 features and labels, as
@@ -19,6 +19,9 @@ the test metrics itself; its time includes scoring them). ``--validation`` adds 
 ``validation`` channel (the 10,000 MNIST rows 50,000-59,999), which the linear learner uses for
 early stopping and model selection. ``--seeds N`` also fits the estimator in-process with N random
 seeds (the job always uses seed 0) to show how much the test accuracy moves with the seed alone.
+``--folds N`` compares the estimator (in-process, seed 0) with scikit-learn on N held-out folds of
+the 60,000 MNIST training rows (each fold's 60,000 / N rows held out, the rest trained on); the
+t10k rows are not used, so defaults can be judged without looking at the test set.
 
 ``--hyperparameters`` adds hyperparameters to every job (and to the ``--seeds`` fits), e.g.
 ``num_models=16``; the default is SageMaker's defaults.
@@ -106,6 +109,8 @@ def main() -> None:
     parser.add_argument("--validation", action="store_true", help="also run jobs with a validation channel")
     parser.add_argument("--test-channel", action="store_true", help="give the jobs the t10k rows as 'test' channel")
     parser.add_argument("--seeds", type=int, default=0, help="also fit the estimator in-process with this many seeds")
+    parser.add_argument("--folds", type=int, default=0,
+                        help="also compare on this many held-out folds of the 60,000 training rows")
     parser.add_argument("--hyperparameters", nargs="*", default=[], metavar="NAME=VALUE",
                         help="extra hyperparameters for every job")
     args = parser.parse_args()
@@ -172,6 +177,32 @@ def main() -> None:
                 accuracies.append(float(np.mean(learner.predict(test_x) == test_y)))
             print(f"{task}: estimator test accuracy over seeds 0..{args.seeds - 1}: "
                   f"{', '.join(f'{a:.4f}' for a in accuracies)} (mean {np.mean(accuracies):.5f})")
+
+    if args.folds:
+        print()
+        for task in args.tasks:
+            cross_validate(task, args.folds, extra)
+
+
+def cross_validate(task: str, folds: int, extra: dict[str, str]) -> None:
+    """The estimator (seed 0) and scikit-learn on held-out folds of the 60,000 training rows."""
+    (train_x, train_digits), (valid_x, valid_digits), _ = load_mnist()
+    features = np.concatenate([train_x, valid_x])
+    labels = task_labels(task, np.concatenate([train_digits, valid_digits]))
+    typed = SCHEMA.validate({**TASKS[task], "feature_dim": "784", "mini_batch_size": "1000", **extra})
+    ours, theirs = [], []
+    for fold in range(folds):
+        held = np.zeros(len(labels), bool)
+        held[fold * len(labels) // folds:(fold + 1) * len(labels) // folds] = True
+        learner = LinearLearner.from_hyperparameters(typed, random_state=0).fit(features[~held], labels[~held])
+        ours.append(float(np.mean(learner.predict(features[held]) == labels[held])))
+        theirs.append(float(np.mean(fit_sklearn(features[~held], labels[~held])[1].predict(features[held])
+                                    == labels[held])))
+        print(f"{task} fold {fold + 1}/{folds}: estimator {ours[-1]:.4f}, scikit-learn {theirs[-1]:.4f}", flush=True)
+    wins = sum(a > b for a, b in zip(ours, theirs))
+    print(f"{task}: held-out accuracy over {folds} folds, estimator mean {np.mean(ours):.5f} vs scikit-learn "
+          f"{np.mean(theirs):.5f}; estimator ahead in {wins}, behind in "
+          f"{sum(a < b for a, b in zip(ours, theirs))} of {folds}")
 
 
 if __name__ == "__main__":
