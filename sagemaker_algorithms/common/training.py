@@ -27,7 +27,7 @@ import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Protocol
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -88,12 +88,15 @@ class TrainingEnvironment:
         return channel
 
 
-class TrainingAlgorithm(Protocol):
+@dataclass(frozen=True)
+class TrainingAlgorithm:
+    """What :func:`run_training` needs of a built-in: its name, hyperparameter schema, where its
+    defaults come from (for the log line) and its ``train(env)``."""
+
     name: str
     schema: HyperparameterSchema
     defaults_source: str
-
-    def train(self, env: TrainingEnvironment) -> None: ...
+    train: Callable[[TrainingEnvironment], None]
 
 
 class _Stopped(BaseException):

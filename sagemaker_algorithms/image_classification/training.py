@@ -74,7 +74,7 @@ import torch
 from torch import nn
 
 from ..common.errors import ClientError
-from ..common.training import TrainingEnvironment
+from ..common.training import TrainingAlgorithm, TrainingEnvironment
 from . import artifact
 from .hyperparameters import SCHEMA, check_consistency
 from .images import Geometry
@@ -91,20 +91,6 @@ NAME = "image-classification"
 SEED = 0
 CHANNELS = ("train", "validation", "train_lst", "validation_lst", "model")
 LOG_EVERY_BATCHES = 20
-
-
-class ImageClassificationTraining:
-    """The training side of the algorithm, as :func:`common.training.run_training` expects it."""
-
-    name = NAME
-    schema = SCHEMA
-    defaults_source = f"{__package__}.hyperparameters (default-input)"
-
-    def train(self, env: TrainingEnvironment) -> None:
-        train(env)
-
-
-ALGORITHM = ImageClassificationTraining()
 
 
 # --------------------------------------------------------------------------------------------
@@ -587,3 +573,6 @@ def train_on(env: TrainingEnvironment, hp: dict[str, Any], device: torch.device,
         trainer.close()
     group.barrier()
     logger.info("Best validation accuracy: %f", best if best is not None else 0.0)
+
+
+ALGORITHM = TrainingAlgorithm(NAME, SCHEMA, f"{__package__}.hyperparameters (default-input)", train)

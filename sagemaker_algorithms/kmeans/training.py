@@ -31,7 +31,7 @@ from ..common import contract, ndarray
 from ..common.distributed import HostGroup, join_hosts
 from ..common.errors import ClientError
 from ..common.logs import progress_metric_line, quality_metric_line, score_line, throughput_metric_line
-from ..common.training import TrainingEnvironment, load_channel
+from ..common.training import TrainingAlgorithm, TrainingEnvironment, load_channel
 from .estimator import AUTO_EXTRA_CENTER_FACTOR, MicroClusters, WebScaleKMeans, sum_squared_distances
 from .hyperparameters import SCHEMA
 
@@ -41,21 +41,6 @@ NAME = "kmeans"
 SEED = 0
 CHANNELS = ("train", "test")
 CSV_DEFAULT_LABEL_SIZE = 1
-
-
-
-class KMeansTraining:
-    """The training side of the algorithm, as :func:`common.training.run_training` expects it."""
-
-    name = NAME
-    schema = SCHEMA
-    defaults_source = f"{__package__}.hyperparameters (default-input)"
-
-    def train(self, env: TrainingEnvironment) -> None:
-        train(env)
-
-
-ALGORITHM = KMeansTraining()
 
 
 def train(env: TrainingEnvironment) -> None:
@@ -133,3 +118,6 @@ def _evaluate_test(env: TrainingEnvironment, group: HostGroup, centers: np.ndarr
     for metric in metrics:
         logger.info(score_line("test", env.current_host, metric, values[metric]))
         logger.info(quality_metric_line(env.current_host, "test", metric, values[metric]))
+
+
+ALGORITHM = TrainingAlgorithm(NAME, SCHEMA, f"{__package__}.hyperparameters (default-input)", train)

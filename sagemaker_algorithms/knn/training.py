@@ -43,7 +43,7 @@ from ..common import contract
 from ..common.distributed import HostGroup, join_hosts
 from ..common.errors import ClientError
 from ..common.logs import progress_metric_line, quality_metric_line, score_line, throughput_metric_line
-from ..common.training import Channel, TrainingEnvironment, iter_channel_batches
+from ..common.training import Channel, TrainingAlgorithm, TrainingEnvironment, iter_channel_batches
 from .estimator import KNearestNeighbors, evaluate
 from .hyperparameters import SCHEMA
 from .model import save_model
@@ -55,21 +55,6 @@ NAME = "knn"
 SEED = 0
 CHANNELS = ("train", "test")
 CSV_DEFAULT_LABEL_SIZE = 1
-
-
-class KNNTraining:
-    """The training side of the algorithm, as :func:`common.training.run_training` expects it."""
-
-    name = NAME
-    schema = SCHEMA
-    defaults_source = f"{__package__}.hyperparameters (default-conf)"
-
-    def train(self, env: TrainingEnvironment) -> None:
-        train(env)
-
-
-ALGORITHM = KNNTraining()
-
 
 
 def host_seed(env: TrainingEnvironment) -> int:
@@ -214,3 +199,6 @@ def _evaluate_test(env: TrainingEnvironment, group: HostGroup, estimator: KNeare
         name, kind = "mse", "loss"
     logger.info(score_line("test", host, name, value))
     logger.info(quality_metric_line(host, "test", name, value, kind=kind))
+
+
+ALGORITHM = TrainingAlgorithm(NAME, SCHEMA, f"{__package__}.hyperparameters (default-conf)", train)

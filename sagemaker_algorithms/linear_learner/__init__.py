@@ -18,9 +18,9 @@ MAX_TRAINING_THREADS = 4
 def train(paths: contract.ContainerPaths | None = None) -> int:
     threads = _training_threads()
     from ..common.training import run_training
-    from .training import LinearLearnerTraining
+    from .training import algorithm
 
-    return run_training(LinearLearnerTraining(threads), paths)
+    return run_training(algorithm(threads), paths)
 
 
 def serve(paths: contract.ContainerPaths | None = None) -> int:

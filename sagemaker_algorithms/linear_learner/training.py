@@ -39,6 +39,7 @@ metrics use every host's rows, so every host logs the same figures; ``algo-1`` w
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 
@@ -47,7 +48,7 @@ import numpy as np
 from ..common import contract
 from ..common.distributed import HostGroup, join_hosts
 from ..common.logs import progress_metric_line, quality_metric_line, score_line, throughput_metric_line
-from ..common.training import TrainingEnvironment, load_channel
+from ..common.training import TrainingAlgorithm, TrainingEnvironment, load_channel
 from . import metrics
 from .artifact import write_model
 from .estimator import EpochReport, LinearLearner, check_features, check_labels
@@ -60,20 +61,6 @@ SEED = 0
 CHANNELS = ("train", "validation", "test")
 CSV_LABEL_SIZE = 1
 LOSS_METRICS = ("mse", "rmse", "absolute_loss")
-
-
-class LinearLearnerTraining:
-    """The training side of the algorithm, as :func:`common.training.run_training` expects it."""
-
-    name = NAME
-    schema = SCHEMA
-    defaults_source = f"{__package__}.hyperparameters (default-input)"
-
-    def __init__(self, threads: int = 1) -> None:
-        self.threads = threads
-
-    def train(self, env: TrainingEnvironment) -> None:
-        train(env, threads=self.threads)
 
 
 def _load(env: TrainingEnvironment, name: str, feature_dim: int | None, predictor: str, classes: int | None):
@@ -223,3 +210,9 @@ def _scaler_summary(estimator: LinearLearner) -> str:
     return str({"stdev_weight": brief(estimator.feature_scale_), "mean_weight": brief(estimator.feature_mean_),
                 "stdev_label": estimator.label_scale_ if regressor else None,
                 "mean_label": estimator.label_mean_ if regressor else None})
+
+
+def algorithm(threads: int = 1) -> TrainingAlgorithm:
+    """The linear learner for :func:`common.training.run_training`, its loop on ``threads`` threads."""
+    return TrainingAlgorithm(NAME, SCHEMA, f"{__package__}.hyperparameters (default-input)",
+                             functools.partial(train, threads=threads))
