@@ -18,7 +18,7 @@ import argparse
 import time
 
 from benchmarks.invoke_latency import measure
-from benchmarks.support import KMEANS_IMAGE, ROLE, emulator, median, recordio_protobuf
+from benchmarks.support import KMEANS_IMAGE, ROLE, emulator, median, recordio_protobuf, wait_for_training_job
 from sagemaker_emulator.datasets import load_mnist
 
 BUCKET = "bench-docker"
@@ -37,11 +37,8 @@ def train(sagemaker, name: str) -> tuple[float, str]:
         StoppingCondition={"MaxRuntimeInSeconds": 3600},
         HyperParameters={"k": "10", "feature_dim": "784"},
     )
-    while (description := sagemaker.describe_training_job(TrainingJobName=name))["TrainingJobStatus"] not in (
-            "Completed", "Failed", "Stopped"):
-        time.sleep(0.05)
+    description = wait_for_training_job(sagemaker, name)
     elapsed = time.perf_counter() - started
-    assert description["TrainingJobStatus"] == "Completed", description.get("FailureReason")
     return elapsed, description["ModelArtifacts"]["S3ModelArtifacts"]
 
 

@@ -19,13 +19,12 @@ the wall-time ratio says what coordinating costs here, not what a second machine
 from __future__ import annotations
 
 import argparse
-import io
-import tarfile
 import time
 
 import numpy as np
 
-from benchmarks.support import emulator, mean_squared_distance, median, recordio_protobuf
+from benchmarks.support import (emulator, mean_squared_distance, median, model_file, recordio_protobuf,
+                                wait_for_training_job)
 from sagemaker_algorithms.common import ndarray
 from sagemaker_emulator.datasets import load_mnist
 from tests.integration.flows import channel, create_kmeans_job
@@ -39,19 +38,9 @@ def run_job(sagemaker, s3, name: str, hosts: int, k: int) -> tuple[float, np.nda
     create_kmeans_job(sagemaker, name, BUCKET,
                       [channel(f"s3://{BUCKET}/train/", S3DataDistributionType=distribution)],
                       {"k": str(k), "feature_dim": "784", "mini_batch_size": "5000"}, instance_count=hosts)
-    while True:
-        description = sagemaker.describe_training_job(TrainingJobName=name)
-        status = description["TrainingJobStatus"]
-        if status != "InProgress":
-            break
-        time.sleep(0.05)
+    description = wait_for_training_job(sagemaker, name)
     elapsed = time.perf_counter() - started
-    if status != "Completed":
-        raise RuntimeError(f"{name}: {status}: {description.get('FailureReason')}")
-    body = s3.get_object(Bucket=BUCKET, Key=f"output/{name}/output/model.tar.gz")["Body"].read()
-    with tarfile.open(fileobj=io.BytesIO(body)) as archive:
-        centers = ndarray.loads(archive.extractfile("model_algo-1").read())[0][0]
-    return elapsed, centers
+    return elapsed, ndarray.loads(model_file(s3, description))[0][0]
 
 
 def main() -> None:

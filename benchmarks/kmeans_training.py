@@ -11,13 +11,12 @@ Targets: time ratio <= 1.0, MSD within 3% of scikit-learn's.
 from __future__ import annotations
 
 import argparse
-import io
-import tarfile
 import time
 
 from sklearn.cluster import KMeans
 
-from benchmarks.support import KMEANS_IMAGE, ROLE, emulator, mean_squared_distance, median, recordio_protobuf
+from benchmarks.support import (KMEANS_IMAGE, ROLE, emulator, mean_squared_distance, median, model_file,
+                                recordio_protobuf, wait_for_training_job)
 from sagemaker_algorithms.common import ndarray
 from sagemaker_emulator.datasets import load_mnist
 
@@ -35,17 +34,9 @@ def train_job(sagemaker, s3, name: str, instance_count: int = 1) -> tuple[float,
         StoppingCondition={"MaxRuntimeInSeconds": 3600},
         HyperParameters={"k": "10", "feature_dim": "784"},
     )
-    while True:
-        description = sagemaker.describe_training_job(TrainingJobName=name)
-        if description["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
-            break
-        time.sleep(0.05)
+    description = wait_for_training_job(sagemaker, name)
     elapsed = time.perf_counter() - started
-    assert description["TrainingJobStatus"] == "Completed", description.get("FailureReason")
-    key = description["ModelArtifacts"]["S3ModelArtifacts"].split("/", 3)[3]
-    archive = s3.get_object(Bucket="bench-kmeans", Key=key)["Body"].read()
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        arrays, _ = ndarray.loads(tar.extractfile("model_algo-1").read())
+    arrays, _ = ndarray.loads(model_file(s3, description))
     return elapsed, arrays[0]
 
 

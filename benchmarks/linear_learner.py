@@ -32,8 +32,6 @@ Targets: test accuracy >= scikit-learn's, job time / fit time <= 1.0 (medians).
 from __future__ import annotations
 
 import argparse
-import io
-import tarfile
 import time
 import warnings
 
@@ -41,7 +39,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
-from benchmarks.support import ROLE, emulator, median
+from benchmarks.support import ROLE, emulator, median, model_file, wait_for_training_job
 from sagemaker_algorithms.common.protobuf_records import encode_dense_records
 from sagemaker_algorithms.linear_learner.artifact import read_model
 from sagemaker_algorithms.linear_learner.estimator import LinearLearner
@@ -80,16 +78,9 @@ def run_job(sagemaker, s3, name: str, task: str, channels: dict[str, str], extra
         StoppingCondition={"MaxRuntimeInSeconds": 3600},
         HyperParameters={**TASKS[task], "feature_dim": "784", "mini_batch_size": "1000", **extra},
     )
-    while True:
-        description = sagemaker.describe_training_job(TrainingJobName=name)
-        if description["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
-            break
-        time.sleep(0.05)
+    description = wait_for_training_job(sagemaker, name)
     elapsed = time.perf_counter() - started
-    assert description["TrainingJobStatus"] == "Completed", description.get("FailureReason")
-    key = description["ModelArtifacts"]["S3ModelArtifacts"].split("/", 3)[3]
-    with tarfile.open(fileobj=io.BytesIO(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())) as archive:
-        model = read_model(archive.extractfile("model_algo-1").read())
+    model = read_model(model_file(s3, description))
     metrics = {m["MetricName"]: m["Value"] for m in description["FinalMetricDataList"]}
     return elapsed, model, metrics
 

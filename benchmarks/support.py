@@ -6,7 +6,9 @@ import io
 import os
 import statistics
 import sys
+import tarfile
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +49,23 @@ def mean_squared_distance(points: np.ndarray, centers: np.ndarray) -> float:
         (points64**2).sum(1)[:, None] - 2 * points64 @ centers64.T + (centers64**2).sum(1)[None, :]
     )
     return float(np.maximum(distances.min(1), 0).mean())
+
+
+def wait_for_training_job(sagemaker, name: str) -> dict:
+    """Poll DescribeTrainingJob every 50 ms until the job ends; the description of the completed job
+    (AssertionError with its FailureReason if it did not complete)."""
+    while (description := sagemaker.describe_training_job(TrainingJobName=name))["TrainingJobStatus"] not in (
+            "Completed", "Failed", "Stopped"):
+        time.sleep(0.05)
+    assert description["TrainingJobStatus"] == "Completed", description.get("FailureReason")
+    return description
+
+
+def model_file(s3, description: dict, member: str = "model_algo-1") -> bytes:
+    """One file of a completed job's model.tar.gz."""
+    bucket, key = description["ModelArtifacts"]["S3ModelArtifacts"].removeprefix("s3://").split("/", 1)
+    with tarfile.open(fileobj=io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read())) as archive:
+        return archive.extractfile(member).read()
 
 
 def median(values: list[float]) -> float:
