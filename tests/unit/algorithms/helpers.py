@@ -82,6 +82,21 @@ def run_hosts(workspaces: dict[str, Path], algorithm: str, timeout: float = 180,
     return results
 
 
+def sdk_record_round_trip(model, rows) -> list:
+    """``rows`` through the SageMaker SDK's RecordSerializer, the model's ``invoke`` and the SDK's
+    RecordDeserializer, as a predictor with those (de)serializers sends and reads them."""
+    import io
+
+    from sagemaker.deserializers import RecordDeserializer
+    from sagemaker.serializers import RecordSerializer
+
+    from sagemaker_algorithms.common.inference import invoke
+
+    request = RecordSerializer().serialize(rows).read()
+    _, kind, body = invoke(model, request, "application/x-recordio-protobuf", "application/x-recordio-protobuf")
+    return RecordDeserializer().deserialize(io.BytesIO(body), kind)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.client
-import io
 import json
 import struct
 
@@ -17,7 +16,7 @@ from sagemaker_algorithms.common.recordio import iter_payloads
 from sagemaker_algorithms.common.serving import InferenceServer
 from sagemaker_algorithms.kmeans.model import KMeansModel, load_centers
 
-from .helpers import free_port, run_entrypoint, serving
+from .helpers import free_port, run_entrypoint, sdk_record_round_trip, serving
 
 CENTERS = np.array([[0.0, 0.0, 0.0], [10.0, 0.0, 0.0], [0.0, 10.0, 0.0]], np.float32)
 ROWS = np.array([[1.0, 0.0, 0.0], [10.0, 3.0, 4.0], [0.0, 9.0, 0.0]], np.float32)
@@ -74,12 +73,7 @@ def test_jsonlines_csv_and_recordio_responses(model):
 
 
 def test_sdk_predictor_round_trip(model):
-    from sagemaker.deserializers import RecordDeserializer
-    from sagemaker.serializers import RecordSerializer
-
-    request = RecordSerializer().serialize(ROWS.astype(np.float64)).read()
-    status, kind, body = invoke(model, request, "application/x-recordio-protobuf", "application/x-recordio-protobuf")
-    records = RecordDeserializer().deserialize(io.BytesIO(body), kind)
+    records = sdk_record_round_trip(model, ROWS.astype(np.float64))
     assert len(records) == 3
     assert [r.label["closest_cluster"].float32_tensor.values[0] for r in records] == [0.0, 1.0, 2.0]
     assert [r.label["distance_to_cluster"].float32_tensor.values[0] for r in records] == [1.0, 5.0, 1.0]

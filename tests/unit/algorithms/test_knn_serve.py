@@ -18,7 +18,7 @@ from sagemaker_algorithms.common.serving import InferenceServer
 from sagemaker_algorithms.knn.estimator import KNearestNeighbors
 from sagemaker_algorithms.knn.model import KNNModel, dumps_model, loads_model
 
-from .helpers import free_port, run_entrypoint, serving
+from .helpers import free_port, run_entrypoint, sdk_record_round_trip, serving
 
 # Four labelled points on a line; queries at 0.1 and 2.9 (k=3).
 SAMPLES = np.array([[0, 0, 0], [1, 0, 0], [2, 0, 0], [3, 0, 0]], np.float32)
@@ -116,12 +116,7 @@ def test_recordio_responses(model):
 
 
 def test_sdk_knn_predictor_round_trip(model):
-    from sagemaker.deserializers import RecordDeserializer
-    from sagemaker.serializers import RecordSerializer
-
-    request = RecordSerializer().serialize(ROWS.astype(np.float64)).read()
-    status, kind, body = invoke(model, request, "application/x-recordio-protobuf", "application/x-recordio-protobuf")
-    records = RecordDeserializer().deserialize(io.BytesIO(body), kind)
+    records = sdk_record_round_trip(model, ROWS.astype(np.float64))
     assert [r.label["predicted_label"].float32_tensor.values[0] for r in records] == [5.0, 7.0]
 
 

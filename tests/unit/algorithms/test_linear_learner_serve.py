@@ -19,7 +19,7 @@ from sagemaker_algorithms.common.recordio import iter_payloads
 from sagemaker_algorithms.linear_learner.artifact import read_model, symbol_json, write_model
 from sagemaker_algorithms.linear_learner.model import LinearModel, load_model
 
-from .helpers import serving
+from .helpers import sdk_record_round_trip, serving
 
 ROWS = np.array([[2.0, 0.0, 1.0], [0.0, 3.0, 1.0], [1.0, 1.0, 0.0]], np.float32)
 
@@ -99,12 +99,7 @@ def test_jsonlines_and_recordio_responses(binary, multiclass):
 
 
 def test_sdk_linear_learner_predictor_round_trip(binary):
-    from sagemaker.deserializers import RecordDeserializer
-    from sagemaker.serializers import RecordSerializer
-
-    request = RecordSerializer().serialize(ROWS.astype(np.float64)).read()
-    status, kind, body = invoke(binary, request, "application/x-recordio-protobuf", "application/x-recordio-protobuf")
-    records = RecordDeserializer().deserialize(io.BytesIO(body), kind)
+    records = sdk_record_round_trip(binary, ROWS.astype(np.float64))
     assert len(records) == 3
     assert [r.label["predicted_label"].float32_tensor.values[0] for r in records] == [1.0, 0.0, 0.0]
     assert records[0].label["score"].float32_tensor.values[0] == pytest.approx(binary_expected()[0]["score"])
