@@ -172,14 +172,13 @@ def main() -> None:
     if args.folds:
         print()
         for task in args.tasks:
-            cross_validate(task, args.folds, extra)
+            cross_validate(task, args.folds, extra, np.concatenate([train_x, valid_x]),
+                           np.concatenate([train_digits, valid_digits]))
 
 
-def cross_validate(task: str, folds: int, extra: dict[str, str]) -> None:
+def cross_validate(task: str, folds: int, extra: dict[str, str], features: np.ndarray, digits: np.ndarray) -> None:
     """The estimator (seed 0) and scikit-learn on held-out folds of the 60,000 training rows."""
-    (train_x, train_digits), (valid_x, valid_digits), _ = load_mnist()
-    features = np.concatenate([train_x, valid_x])
-    labels = task_labels(task, np.concatenate([train_digits, valid_digits]))
+    labels = task_labels(task, digits)
     typed = SCHEMA.validate({**TASKS[task], "feature_dim": "784", "mini_batch_size": "1000", **extra})
     ours, theirs = [], []
     for fold in range(folds):
