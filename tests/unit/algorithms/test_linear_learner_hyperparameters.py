@@ -103,7 +103,8 @@ def test_value_texts(provided, expected):
 
 @pytest.mark.parametrize("name, value", [
     ("quantile", "0"), ("quantile", "1"), ("target_recall", "1.5"), ("momentum", "1"), ("beta_1", "-0.1"),
-    ("epochs", "0"), ("num_models", "0"), ("early_stopping_tolerance", "0"), ("init_scale", "0"),
+    ("epochs", "0"), ("num_models", "0"), ("early_stopping_tolerance", "0"), ("early_stopping_patience", "0"),
+    ("init_scale", "0"),
     ("l1", "-1"), ("wd", "x"), ("huber_delta", "-1"), ("accuracy_top_k", "0"), ("num_classes", "1000001"),
     ("use_bias", "maybe"), ("feature_dim", "0"),
 ])
