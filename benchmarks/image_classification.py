@@ -1,7 +1,7 @@
 """Image classification training throughput: our training code path vs a torchvision loop, in one run.
 
     .venv-torchvision/bin/python -m benchmarks.image_classification [--models 18,50] [--batch-size 16]
-        [--warmup 2] [--batches 6] [--precision float32|float16] [--images 256]
+        [--warmup 2] [--batches 6] [--precision float32|float16] [--images 256] [--breakdown]
 
 ``.venv-torchvision`` is a virtualenv with torch 2.14.1 and torchvision 0.29.1 (torchvision does not
 install next to the project's own torch build) and the repository on its path::
@@ -31,8 +31,13 @@ shared and noisy, so the two paths advance one batch at a time in turns (which g
 alternates), after ``--warmup`` batches each, and every batch is timed on its own (fetching it from
 the loader plus the training step, device synchronised): both see the same load. Throughput = batch
 size / median batch time (the mean-based figure is printed too); ratio = ours / peer. On CUDA the
-throughput is also given as a share of the H100's dense bf16 peak (989 TFLOP/s), counting training
+sustained throughput (mean-based: total images over total time, so that waits for data count) is
+also given as a share of the H100's dense bf16 peak (989 TFLOP/s), counting training
 as 3x the forward FLOPs (ResNet-18 3.6 GFLOP/image, ResNet-50 8.2 GFLOP/image at 224x224).
+
+``--breakdown`` also times the two halves of our path on their own, to tell which one bounds it: the
+data pipeline alone (batches decoded, moved to the device and normalised, no training) and the
+training step alone (forward, backward and update on one batch kept on the device).
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ from sagemaker_algorithms.common.content_types import MediaType  # noqa: E402
 from sagemaker_algorithms.image_classification.hyperparameters import SCHEMA  # noqa: E402
 from sagemaker_algorithms.image_classification.images import Geometry  # noqa: E402
 from sagemaker_algorithms.image_classification.network import RGB_MEAN, RGB_STD, build_network  # noqa: E402
+from sagemaker_algorithms.image_classification.pipeline import batches as pipeline_batches  # noqa: E402
 from sagemaker_algorithms.image_classification.pipeline import default_workers, load_image_set  # noqa: E402
 from sagemaker_algorithms.image_classification.records import read_record_file, write_record_file  # noqa: E402
 from sagemaker_algorithms.image_classification.training import (Accuracy, Trainer,  # noqa: E402
@@ -229,12 +235,53 @@ def measure(loops: dict, device: torch.device, warmup: int, batches: int) -> dic
         for name in order:
             started = time.perf_counter()
             size = next(streams[name])
-            if device.type == "cuda":
-                torch.cuda.synchronize()
+            synchronize(device)
             timings[name].append((time.perf_counter() - started, size))
     for stream in streams.values():
         stream.close()
     return timings
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def pipeline_rate(ours: "OurLoop", epochs: int = 2) -> float:
+    """Images/s of our data pipeline alone over whole epochs (the workers' start-up included): batches
+    decoded, on the device and normalised, nothing trained."""
+    trainer = ours.trainer
+    loader, sampler = trainer.loader(ours.images, train=True)
+    rates = []
+    for epoch in range(1000, 1000 + epochs):
+        started, images = time.perf_counter(), 0
+        for batch in pipeline_batches(loader, sampler, epoch, ours.images.channel):
+            x, _ = trainer._inputs(batch)
+            images += x.shape[0]
+        synchronize(trainer.device)
+        rates.append(images / (time.perf_counter() - started))
+    return statistics.median(rates)
+
+
+def step_rate(ours: "OurLoop", batches: int) -> float:
+    """Images/s of our training step alone, on one batch that stays on the device."""
+    trainer = ours.trainer
+    loader, sampler = trainer.loader(ours.images, train=True)
+    x, y = trainer._inputs(next(pipeline_batches(loader, sampler, 0, ours.images.channel)))
+    model, seconds = trainer.model.train(), []
+    for number in range(batches + 2):
+        started = time.perf_counter()
+        with trainer._autocast():
+            logits = model(x)
+        loss = trainer.loss_fn(logits.float(), y)
+        trainer.optimizer.zero_grad(set_to_none=True)
+        trainer.scaler.scale(loss).backward()
+        trainer.scaler.step(trainer.optimizer)
+        trainer.scaler.update()
+        synchronize(trainer.device)
+        if number >= 2:
+            seconds.append(time.perf_counter() - started)
+    return x.shape[0] / statistics.median(seconds)
 
 
 def throughput(timings: list[tuple[float, int]]) -> tuple[float, float]:
@@ -252,6 +299,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=6)
     parser.add_argument("--precision", default="float32", choices=("float32", "float16"))
     parser.add_argument("--images", type=int, default=256)
+    parser.add_argument("--breakdown", action="store_true", help="also time our data pipeline and training step alone")
     args = parser.parse_args()
 
     device = select_device()
@@ -294,21 +342,25 @@ def run(args: argparse.Namespace, device: torch.device, amp, workers: int, scrat
         print(f"ResNet-{depth} parameters: ours {parameter_count(ours.trainer.model):,}, "
               f"{peer} {parameter_count(plain.model):,}", flush=True)
         timings = measure({"ours": ours, peer: plain}, device, args.warmup, args.batches)
-        ours.trainer.close()
         ours_median, ours_mean = throughput(timings["ours"])
         plain_median, plain_mean = throughput(timings[peer])
         for name in ("ours", peer):
             print(f"ResNet-{depth} {name:>11} batch seconds: " + " ".join(f"{s:.2f}" for s, _ in timings[name]))
         print(f"ResNet-{depth}: ours {ours_median:.2f} img/s (mean-based {ours_mean:.2f}), {peer} {plain_median:.2f} "
               f"img/s (mean-based {plain_mean:.2f})", flush=True)
-        summary.append((depth, ours_median, plain_median, ours_median / plain_median, ours_mean / plain_mean))
+        summary.append((depth, ours_median, ours_mean, plain_median, ours_median / plain_median, ours_mean / plain_mean))
+        if args.breakdown:
+            print(f"ResNet-{depth} ours alone: data pipeline {pipeline_rate(ours):.2f} img/s, "
+                  f"training step {step_rate(ours, args.batches):.2f} img/s", flush=True)
+
+        ours.trainer.close()
 
     print()
     print(f"{'model':>10} {'ours img/s':>11} {peer + ' img/s':>17} {'ratio':>6} {'(mean)':>7} "
           f"{'share of H100 bf16 peak':>26}")
-    for depth, ours_median, plain_median, ratio, mean_ratio in summary:
-        if device.type == "cuda":
-            tflops = ours_median * 3 * FORWARD_GFLOP[depth] / 1000
+    for depth, ours_median, ours_mean, plain_median, ratio, mean_ratio in summary:
+        if device.type == "cuda":  # from the sustained (mean-based) rate: the pipeline's stalls count
+            tflops = ours_mean * 3 * FORWARD_GFLOP[depth] / 1000
             share = f"{tflops:.1f} TFLOP/s = {tflops / H100_BF16_DENSE_TFLOPS:.1%}"
         else:
             share = "n/a (no GPU present)"

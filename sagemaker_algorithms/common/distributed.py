@@ -10,6 +10,11 @@ The rendezvous address comes from ``MASTER_ADDR`` / ``MASTER_PORT`` when the pla
 process backend runs every host on the loopback interface with a free port), else the first host's
 name and port 7777 (containers on a per-job network where ``algo-1`` resolves).
 
+Every group's own collectives go through gloo. Hosts with GPUs call :meth:`TorchHostGroup.place_on_gpus`:
+hosts that see the same GPUs share a machine (the process backend runs every host on one) and deal
+those GPUs out among themselves; when every host ends up with a GPU of its own, the gradients go
+through an NCCL group, else through gloo (NCCL refuses two ranks on one device).
+
 A single-host job never imports torch. When the emulator runs one worker for a multi-host job (the
 process backend without torch installed), it sets ``SAGEMAKER_EMULATOR_SINGLE_WORKER=1`` and that
 worker trains alone on every shard.
@@ -87,6 +92,11 @@ class HostGroup:
     def close(self) -> None:
         pass
 
+    @property
+    def gradient_group(self) -> Any:
+        """The torch process group gradients are averaged over (None: the default one)."""
+        return None
+
     def __enter__(self) -> "HostGroup":
         return self
 
@@ -95,22 +105,22 @@ class HostGroup:
 
 
 class TorchHostGroup(HostGroup):
-    """Several hosts in one ``torch.distributed`` process group (gloo on CPU, NCCL for GPUs)."""
+    """Several hosts in one ``torch.distributed`` process group (gloo; NCCL for the gradients of hosts
+    with a GPU each, see :meth:`place_on_gpus`)."""
 
-    def __init__(self, hosts: Sequence[str], current_host: str, *, backend: str = "gloo",
-                 address: str | None = None, port: int | None = None,
+    def __init__(self, hosts: Sequence[str], current_host: str, *, address: str | None = None, port: int | None = None,
                  timeout: datetime.timedelta = RENDEZVOUS_TIMEOUT) -> None:
         super().__init__(hosts, current_host)
         import torch.distributed as dist
 
         self._dist = dist
         self.size = len(self.hosts)
-        self.backend = backend
+        self._gradient_group: Any = None
         address = address or os.environ.get(MASTER_ADDR_ENV) or self.primary_host
         port = int(port or os.environ.get(MASTER_PORT_ENV) or DEFAULT_MASTER_PORT)
-        logger.info("Joining %d hosts as rank %d (%s) through torch.distributed %s at %s:%d", self.size, self.rank,
-                    current_host, backend, address, port)
-        dist.init_process_group(backend, init_method=f"tcp://{address}:{port}", rank=self.rank,
+        logger.info("Joining %d hosts as rank %d (%s) through torch.distributed gloo at %s:%d", self.size, self.rank,
+                    current_host, address, port)
+        dist.init_process_group("gloo", init_method=f"tcp://{address}:{port}", rank=self.rank,
                                 world_size=self.size, timeout=timeout)
         logger.info("All %d hosts joined: %s", self.size, ", ".join(self.hosts))
 
@@ -118,10 +128,8 @@ class TorchHostGroup(HostGroup):
         import torch
 
         tensor = torch.from_numpy(np.array(array, copy=True))
-        if self.backend == "nccl":
-            tensor = tensor.cuda()
         self._dist.all_reduce(tensor, op=self._dist.ReduceOp.SUM)
-        return tensor.cpu().numpy()
+        return tensor.numpy()
 
     def all_gather_objects(self, value: Any) -> list[Any]:
         gathered: list[Any] = [None] * self.size
@@ -141,6 +149,26 @@ class TorchHostGroup(HostGroup):
     def barrier(self) -> None:
         self._dist.barrier()
 
+    def place_on_gpus(self) -> int:
+        """Choose this host's GPU (its index among the visible ones; made the current device) and
+        the group its gradients go through. Every host must call it."""
+        import torch
+
+        visible = [str(torch.cuda.get_device_properties(index).uuid) for index in range(torch.cuda.device_count())]
+        index, own_gpus = deal_gpus(self.all_gather_objects(visible), self.rank)
+        torch.cuda.set_device(index)
+        if own_gpus:
+            self._gradient_group = self._dist.new_group(backend="nccl")
+            logger.info("Each host trains on a GPU of its own (GPU %d here); gradients go through NCCL", index)
+        else:
+            logger.info("Hosts share GPUs (GPU %d here); gradients go through gloo, as NCCL needs a GPU per host",
+                        index)
+        return index
+
+    @property
+    def gradient_group(self) -> Any:
+        return self._gradient_group
+
     def close(self) -> None:
         if self._dist.is_initialized():
             self._dist.destroy_process_group()
@@ -155,7 +183,19 @@ class TorchHostGroup(HostGroup):
             atexit.register(self.close)
 
 
-def join_hosts(hosts: Sequence[str], current_host: str, *, backend: str = "gloo") -> HostGroup:
+def deal_gpus(visible: Sequence[Sequence[str]], rank: int) -> tuple[int, bool]:
+    """Host ``rank``'s GPU index and whether every host has a GPU of its own, from the GPU ids each
+    host sees (``visible``, in rank order). Hosts seeing the same GPUs share a machine and take its
+    GPUs in turn by rank."""
+    chosen = []
+    for host, gpus in enumerate(visible):
+        neighbours = [other for other, theirs in enumerate(visible) if list(theirs) == list(gpus)]
+        chosen.append(neighbours.index(host) % len(gpus))
+    distinct = {visible[host][index] for host, index in enumerate(chosen)}
+    return chosen[rank], len(distinct) == len(visible)
+
+
+def join_hosts(hosts: Sequence[str], current_host: str) -> HostGroup:
     """The job's host group: :class:`HostGroup` for one host (or one worker standing in for all),
     else a :class:`TorchHostGroup` (blocks until every host has joined)."""
     if len(hosts) <= 1:
@@ -170,4 +210,4 @@ def join_hosts(hosts: Sequence[str], current_host: str, *, backend: str = "gloo"
         raise ClientError(
             f"Training on {len(hosts)} hosts needs torch.distributed, and torch is not installed in this "
             "container (install sagemaker-emulator[torch], or use InstanceCount 1)") from None
-    return TorchHostGroup(hosts, current_host, backend=backend)
+    return TorchHostGroup(hosts, current_host)

@@ -38,7 +38,8 @@ relative ``early_stopping_tolerance``.
 
 Several hosts (``resourceconfig.json`` lists ``algo-1`` .. ``algo-N``) train one model together,
 like MXNet's ``dist_sync`` kvstore: every host joins the job's process group
-(:func:`..common.distributed.join_hosts`, gloo on the CPU, NCCL on GPUs), the model is wrapped in
+(:func:`..common.distributed.join_hosts`; gradients through NCCL when every host has a GPU of its
+own, else gloo), the model is wrapped in
 ``DistributedDataParallel`` (each update averages the gradients of all hosts' batches), and
 
 * ``mini_batch_size`` is each host's batch, as SageMaker documents it ("for the multi-machine
@@ -243,7 +244,7 @@ class Trainer:
             from torch.nn.parallel import DistributedDataParallel
 
             self.model = DistributedDataParallel(self.network, device_ids=[device.index] if device.type == "cuda"
-                                                 else None)
+                                                 else None, process_group=self.group.gradient_group)
         self.optimizer = make_optimizer(self.network, hp)
         self.amp_dtype = autocast_dtype(hp["precision_dtype"], device)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
@@ -509,7 +510,9 @@ def train(env: TrainingEnvironment) -> None:
     from ..common.distributed import join_hosts
 
     # closed on success; after a failure it stays up until the process exits (see HostGroup.__exit__)
-    with join_hosts(env.hosts, env.current_host, backend="nccl" if device.type == "cuda" else "gloo") as group:
+    with join_hosts(env.hosts, env.current_host) as group:
+        if device.type == "cuda" and group.size > 1:
+            device = torch.device("cuda", group.place_on_gpus())
         train_on(env, hp, device, group)
 
 

@@ -14,7 +14,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from sagemaker_algorithms.common.content_types import MediaType  # noqa: E402
-from sagemaker_algorithms.common.distributed import HostGroup  # noqa: E402
+from sagemaker_algorithms.common.distributed import HostGroup, deal_gpus  # noqa: E402
 from sagemaker_algorithms.common.training import Channel, TrainingEnvironment  # noqa: E402
 from sagemaker_algorithms.image_classification.hyperparameters import SCHEMA  # noqa: E402
 from sagemaker_algorithms.image_classification.pipeline import EpochBatches  # noqa: E402
@@ -100,3 +100,15 @@ def test_replicated_channels_follow_the_distribution_type():
     assert replicated_channels(env(None)) == ("train", "validation")
     assert replicated_channels(env("FullyReplicated")) == ("train", "validation")
     assert replicated_channels(env("ShardedByS3Key")) == ("validation",)
+
+
+def test_hosts_on_one_machine_take_its_gpus_in_turn():
+    one_gpu = [["GPU-a"]] * 2  # the process backend on a one-GPU machine: NCCL would refuse it
+    assert [deal_gpus(one_gpu, rank) for rank in range(2)] == [(0, False), (0, False)]
+    two_gpus = [["GPU-a", "GPU-b"]] * 2
+    assert [deal_gpus(two_gpus, rank) for rank in range(2)] == [(0, True), (1, True)]
+    three_on_two = [["GPU-a", "GPU-b"]] * 3
+    assert [deal_gpus(three_on_two, rank)[0] for rank in range(3)] == [0, 1, 0]
+    assert not deal_gpus(three_on_two, 0)[1]
+    machines = [["GPU-a"], ["GPU-b", "GPU-c"], ["GPU-b", "GPU-c"], ["GPU-d"]]  # hosts on their own machines
+    assert [deal_gpus(machines, rank) for rank in range(4)] == [(0, True), (0, True), (1, True), (0, True)]
