@@ -7,6 +7,7 @@ The algorithm comes from ``$SAGEMAKER_ALGORITHM`` (``kmeans`` ...), the base dir
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 
@@ -37,5 +38,22 @@ def main(argv: list[str] | None = None) -> int:
     return int(module.train(paths) if command == "train" else module.serve(paths))
 
 
+def exit_after_training(code: int) -> None:
+    """End a finished training process without the interpreter's teardown: the exit handlers run
+    (log handlers, multiprocessing children, process groups) and the output is flushed, but the
+    modules and the job's arrays are not torn down one by one, which takes tens of milliseconds of
+    a short job's wall time and has nothing left to do."""
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_code = main()
+    if sys.argv[1:] == ["train"]:
+        exit_after_training(exit_code)
+    sys.exit(exit_code)

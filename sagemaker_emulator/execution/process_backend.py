@@ -107,6 +107,8 @@ class ProcessTraining:
         self.children = children
 
     def wait(self, timeout: float | None = None) -> int | None:
+        if len(self.children) == 1:  # block on the one process: its exit is seen at once, not at the next poll
+            return self.children[0].wait(timeout)
         return wait_for_hosts(self.children, timeout)
 
     def stop(self, grace_seconds: float) -> None:
