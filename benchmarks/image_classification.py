@@ -271,13 +271,7 @@ def step_rate(ours: "OurLoop", batches: int) -> float:
     model, seconds = trainer.model.train(), []
     for number in range(batches + 2):
         started = time.perf_counter()
-        with trainer._autocast():
-            logits = model(x)
-        loss = trainer.loss_fn(logits.float(), y)
-        trainer.optimizer.zero_grad(set_to_none=True)
-        trainer.scaler.scale(loss).backward()
-        trainer.scaler.step(trainer.optimizer)
-        trainer.scaler.update()
+        trainer.step(model, x, y)
         synchronize(trainer.device)
         if number >= 2:
             seconds.append(time.perf_counter() - started)

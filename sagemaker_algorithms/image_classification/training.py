@@ -315,17 +315,22 @@ class Trainer:
             for group in self.optimizer.param_groups:
                 group["lr"] = rate
             x, y = self._inputs(batch)
-            with self._autocast():
-                logits = model(x)
-            loss = self.loss_fn(logits.float(), y)
-            self.optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(loss).backward()
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-            self.updates += 1
+            logits = self.step(model, x, y)
             if metric is not None:
                 metric.update(logits.detach(), y)
             yield int(y.shape[0])
+
+    def step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """One update on the batch ``x``, ``y`` (on the device); returns the logits."""
+        with self._autocast():
+            logits = model(x)
+        loss = self.loss_fn(logits.float(), y)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.updates += 1
+        return logits
 
     def train_epoch(self, images: ImageSet, epoch: int) -> tuple[dict[str, float], float]:
         """One pass over ``images``: (metrics, seconds), with a speed line every LOG_EVERY_BATCHES batches."""
