@@ -30,6 +30,9 @@ DEFAULT_BASE_DIR = "/opt/ml"
 BASE_DIR_ENV = "SAGEMAKER_BASE_DIR"  # where the layout lives (the process backend points it at a workspace)
 ALGORITHM_ENV = "SAGEMAKER_ALGORITHM"  # which built-in algorithm an image or process runs (kmeans, knn, ...)
 BIND_PORT_ENV = "SAGEMAKER_BIND_TO_PORT"
+# The thread counts of the numeric libraries (OpenMP, OpenBLAS, MKL); they only work when set before
+# those libraries load (the process backend sets them for hosts that share a machine).
+THREAD_COUNT_ENVS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 DEFAULT_SERVING_PORT = 8080
 FAILURE_REASON_LIMIT = 1024  # SageMaker keeps this many characters of the failure file
 

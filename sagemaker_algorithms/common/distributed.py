@@ -77,6 +77,11 @@ class HostGroup:
         """Every host's ``value`` in rank order on the host of rank ``destination``; None elsewhere."""
         return [value]
 
+    def gather_rows(self, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Each of ``arrays`` (row-aligned) with every host's rows, in rank order; hosts without
+        rows are left out."""
+        return arrays
+
     def share(self, channel_config: dict[str, Any]) -> slice:
         """The rows of a channel this host scores: its own shard, or its stride of a replicated one
         (``FullyReplicated`` gives every host every record; the job's figures count each once)."""
@@ -135,6 +140,12 @@ class TorchHostGroup(HostGroup):
         gathered: list[Any] = [None] * self.size
         self._dist.all_gather_object(gathered, value)
         return gathered
+
+    def gather_rows(self, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+        parts = [part for part in self.all_gather_objects(arrays) if len(part[0])]
+        if not parts:
+            return arrays
+        return tuple(np.concatenate([part[index] for part in parts]) for index in range(len(arrays)))
 
     def gather_objects(self, value: Any, destination: int = 0) -> list[Any] | None:
         gathered: list[Any] | None = [None] * self.size if self.rank == destination else None

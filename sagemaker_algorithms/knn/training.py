@@ -57,12 +57,6 @@ CHANNELS = ("train", "test")
 CSV_DEFAULT_LABEL_SIZE = 1
 
 
-def host_seed(env: TrainingEnvironment) -> int:
-    hosts = sorted(env.hosts) if env.hosts else [env.current_host]
-    rank = hosts.index(env.current_host) if env.current_host in hosts else 0
-    return SEED + rank
-
-
 def labelled_batches(channel: Channel, feature_dim: int):
     """(features, labels) per file; a ClientError when a file has no single label per record."""
     for batch in iter_channel_batches(channel, feature_dim, with_labels=True, csv_label_size=CSV_DEFAULT_LABEL_SIZE):
@@ -103,7 +97,7 @@ def _train(env: TrainingEnvironment, group: HostGroup, train_channel: Channel) -
         hp["k"], sample_size=sample_size, predictor_type=hp["predictor_type"],
         dimension_reduction_type=hp["dimension_reduction_type"],
         dimension_reduction_target=hp["dimension_reduction_target"],
-        index_metric=hp["index_metric"], index_type=hp["index_type"], random_state=host_seed(env))
+        index_metric=hp["index_metric"], index_type=hp["index_type"], random_state=SEED + group.rank)
     logger.info("Using per-worker sample size = %d (sample_size %d, %d host(s))", sample_size, sample_size,
                 len(env.hosts))
     if hp["epochs"] > 1:

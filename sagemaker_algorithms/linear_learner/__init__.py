@@ -11,7 +11,6 @@ import sys
 
 from ..common import contract
 
-BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 MAX_TRAINING_THREADS = 4
 
 
@@ -42,9 +41,9 @@ def _training_threads() -> int:
     first imported, as in the ``train`` process (``python -m sagemaker_algorithms train``); when
     NumPy is already loaded (tests calling :func:`train` in-process) the loop stays on one thread.
     """
-    if "numpy" in sys.modules or any(name in os.environ for name in BLAS_THREAD_VARIABLES):
+    if "numpy" in sys.modules or any(name in os.environ for name in contract.THREAD_COUNT_ENVS):
         return 1
-    for name in BLAS_THREAD_VARIABLES:
+    for name in contract.THREAD_COUNT_ENVS:
         os.environ[name] = "1"
     try:
         cores = len(os.sched_getaffinity(0))

@@ -523,9 +523,7 @@ class LinearLearner:
             if multiclass:
                 accuracies = self._pooled_mean(accuracies, X.shape[0])
             if thresholds_wanted:  # the threshold is chosen on every host's rows
-                parts = self.group_.all_gather_objects((y, decisions))
-                y = np.concatenate([part[0] for part in parts])
-                decisions = np.concatenate([part[1] for part in parts])
+                y, decisions = self.group_.gather_rows(y, decisions)
         if not np.isfinite(losses).any():
             raise FloatingPointError("Every model diverged (the loss is NaN or infinite); lower the learning rate "
                                      "or normalize the data")

@@ -110,10 +110,10 @@ def _train(env: TrainingEnvironment, group: HostGroup, threads: int) -> None:
     del X, X_val
 
     _report(host, "train", objective,
-            channel_metrics(estimator, *_every_host(group, y, estimator.train_decision_)), echo=False)
+            channel_metrics(estimator, *group.gather_rows(y, estimator.train_decision_)), echo=False)
     if y_val is not None:
         _report(host, "validation", objective,
-                channel_metrics(estimator, *_every_host(group, y_val, estimator.validation_decision_)))
+                channel_metrics(estimator, *group.gather_rows(y_val, estimator.validation_decision_)))
     logger.info("Best model found for hyperparameters: %s", json.dumps(best))
 
     if group.is_primary:
@@ -133,15 +133,7 @@ def _train(env: TrainingEnvironment, group: HostGroup, threads: int) -> None:
         X_test, labels = X_test[share], y_test[share]
         check_features(X_test, "test")
         decision = estimator.model_.decision_function(X_test)
-    _report(host, "test", objective, channel_metrics(estimator, *_every_host(group, labels, decision)))
-
-
-def _every_host(group: HostGroup, labels: np.ndarray, decision: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The labels and decision values of every host's rows, so that every host logs the job's metrics."""
-    if group.size == 1:
-        return labels, decision
-    parts = [part for part in group.all_gather_objects((labels, decision)) if len(part[0])]
-    return np.concatenate([part[0] for part in parts]), np.concatenate([part[1] for part in parts])
+    _report(host, "test", objective, channel_metrics(estimator, *group.gather_rows(labels, decision)))
 
 
 def channel_metrics(estimator: LinearLearner, labels: np.ndarray, decision: np.ndarray) -> dict[str, float]:

@@ -79,6 +79,9 @@ class HostRun(Protocol):
     def poll(self) -> int | None:
         """The host's exit status (every output line forwarded), or None while it runs."""
 
+    def wait(self, timeout: float | None) -> int | None:
+        """:meth:`poll` once the host has exited, or None after ``timeout``."""
+
     def stop(self, grace_seconds: float) -> None: ...
 
 
@@ -91,8 +94,11 @@ def wait_for_hosts(hosts: Sequence[HostRun], timeout: float | None) -> int | Non
 
     Settled means every host exited (0 when all succeeded), or one host failed: as on SageMaker, the
     first failure ends the job, so the other hosts, which would wait for it in a collective
-    operation, are stopped and the failed host's status is returned.
+    operation, are stopped and the failed host's status is returned. A single host is waited on
+    directly, so its exit is seen at once rather than at the next poll.
     """
+    if len(hosts) == 1:
+        return hosts[0].wait(timeout)
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         codes = [host.poll() for host in hosts]

@@ -36,7 +36,6 @@ from sagemaker_emulator.execution.backends import (
 )
 
 _PR_SET_PDEATHSIG = 1
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec
@@ -107,8 +106,6 @@ class ProcessTraining:
         self.children = children
 
     def wait(self, timeout: float | None = None) -> int | None:
-        if len(self.children) == 1:  # block on the one process: its exit is seen at once, not at the next poll
-            return self.children[0].wait(timeout)
         return wait_for_hosts(self.children, timeout)
 
     def stop(self, grace_seconds: float) -> None:
@@ -160,7 +157,7 @@ class ProcessBackend:
             extra.setdefault(distributed.MASTER_ADDR_ENV, "127.0.0.1")
             extra.setdefault(distributed.MASTER_PORT_ENV, str(free_port()))
             threads = str(max(1, self.cpus // len(hosts)))  # each host gets its share of the CPUs
-            for variable in THREAD_VARIABLES:
+            for variable in contract.THREAD_COUNT_ENVS:
                 extra.setdefault(variable, threads)
         children = []
         try:

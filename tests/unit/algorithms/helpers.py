@@ -43,11 +43,15 @@ def make_job(base: Path, hyperparameters: dict, channels: dict[str, dict[str, by
     return paths
 
 
+def algorithm_env(base: Path, algorithm: str) -> dict[str, str]:
+    """This process's environment for ``python -m sagemaker_algorithms`` on the workspace ``base``."""
+    return dict(os.environ, SAGEMAKER_BASE_DIR=str(base), SAGEMAKER_ALGORITHM=algorithm,
+                PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
 def run_entrypoint(command: str, base: Path, algorithm: str = "kmeans", timeout: float = 120,
                    extra_env: dict | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, SAGEMAKER_BASE_DIR=str(base), SAGEMAKER_ALGORITHM=algorithm,
-               PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    env.update(extra_env or {})
+    env = {**algorithm_env(base, algorithm), **(extra_env or {})}
     return subprocess.run([sys.executable, "-m", "sagemaker_algorithms", command], env=env, cwd=str(REPO_ROOT),
                           capture_output=True, text=True, timeout=timeout)
 
@@ -60,9 +64,8 @@ def run_hosts(workspaces: dict[str, Path], algorithm: str, timeout: float = 180,
     port = free_port()
     processes = {}
     for host, base in workspaces.items():
-        env = dict(os.environ, SAGEMAKER_BASE_DIR=str(base), SAGEMAKER_ALGORITHM=algorithm, MASTER_ADDR="127.0.0.1",
-                   MASTER_PORT=str(port), OMP_NUM_THREADS="1",
-                   PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        env = {**algorithm_env(base, algorithm), "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port),
+               "OMP_NUM_THREADS": "1"}
         env.pop(SINGLE_WORKER_ENV, None)
         env.update(extra_env or {})
         argv = arguments(host) if arguments is not None else ["-m", "sagemaker_algorithms", "train"]
@@ -118,8 +121,7 @@ class ServedModel:
 def serving(base: Path, algorithm: str, start_timeout: float = 30, stop_timeout: float = 10) -> Iterator[ServedModel]:
     """Run ``python -m sagemaker_algorithms serve`` on the workspace ``base`` until the block ends."""
     port = free_port()
-    env = dict(os.environ, SAGEMAKER_BASE_DIR=str(base), SAGEMAKER_ALGORITHM=algorithm,
-               SAGEMAKER_BIND_TO_PORT=str(port), PYTHONPATH=str(REPO_ROOT))
+    env = {**algorithm_env(base, algorithm), "SAGEMAKER_BIND_TO_PORT": str(port)}
     process = subprocess.Popen([sys.executable, "-m", "sagemaker_algorithms", "serve"], env=env, cwd=str(REPO_ROOT),
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     served = None
